@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpus.h"
+#include "parse.h"
+
+void zn_step_gpus_clear(struct zn_step_gpus *gpus)
+{
+    if (!gpus)
+        return;
+    for (size_t i = 0; gpus->visible && i < gpus->count; i++)
+        free(gpus->visible[i]);
+    free(gpus->visible);
+    free(gpus->index);
+    memset(gpus, 0, sizeof(*gpus));
+}
+
+static int parse_indices(const struct zn_topology *topo, const char *what, const char *list,
+                         struct zn_step_gpus *out, struct zn_error *err)
+{
+    if (topo->ngpus == 0)
+        return zn_fail(err,
+                       "%s=%s names GPUs, but the topology %s has none; check the node's "
+                       "gres.conf and its cached topology XML",
+                       what, list, topo->source);
+    if (zn_parse_index_list(what, list, 65535, &out->index, &out->count, err) < 0)
+        return -1;
+    for (size_t i = 0; i < out->count; i++)
+        if (out->index[i] >= topo->ngpus)
+            return zn_fail(err,
+                           "%s=%s: GPU %u does not exist; the node has %zu GPUs (0-%zu) in "
+                           "%s",
+                           what, list, out->index[i], topo->ngpus, topo->ngpus - 1, topo->source);
+    snprintf(out->source, sizeof(out->source), "%s", what);
+    return 0;
+}
+
+/* Split a comma-separated list into its tokens; NULL on error. */
+static char **split_tokens(const char *text, size_t *count)
+{
+    char *copy = strdup(text), *save = NULL;
+    char **tokens = calloc(strlen(text) + 1, sizeof(*tokens));
+    size_t n = 0;
+
+    if (!copy || !tokens)
+        goto fail;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!(tokens[n] = strdup(tok)))
+            goto fail;
+        n++;
+    }
+    free(copy);
+    *count = n;
+    return tokens;
+fail:
+    for (size_t i = 0; tokens && i < n; i++)
+        free(tokens[i]);
+    free(tokens);
+    free(copy);
+    return NULL;
+}
+
+static int default_tokens(struct zn_step_gpus *out, struct zn_error *err)
+{
+    out->visible = calloc(out->count ? out->count : 1, sizeof(*out->visible));
+    if (!out->visible)
+        return zn_fail(err, "out of memory");
+    for (size_t i = 0; i < out->count; i++) {
+        char buf[16];
+        snprintf(buf, sizeof(buf), "%u", out->index[i]);
+        if (!(out->visible[i] = strdup(buf)))
+            return zn_fail(err, "out of memory");
+    }
+    return 0;
+}
+
+int zn_step_gpus_from_list(const struct zn_topology *topo, const char *what, const char *list,
+                           struct zn_step_gpus *out, struct zn_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (parse_indices(topo, what, list, out, err) < 0 || default_tokens(out, err) < 0) {
+        zn_step_gpus_clear(out);
+        return -1;
+    }
+    return 0;
+}
+
+static bool is_set(const char *value)
+{
+    return value && *value;
+}
+
+int zn_step_gpus_from_env(const struct zn_topology *topo, const char *step_gpus,
+                          const char *job_gpus, const char *visible_name, const char *visible,
+                          struct zn_step_gpus *out, struct zn_error *err)
+{
+    const char *what = NULL, *list = NULL;
+    char **tokens = NULL;
+    size_t ntokens = 0;
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (is_set(step_gpus)) {
+        what = "SLURM_STEP_GPUS";
+        list = step_gpus;
+    } else if (is_set(job_gpus)) {
+        what = "SLURM_JOB_GPUS";
+        list = job_gpus;
+    } else if (is_set(visible) && strcmp(visible, "NoDevFiles") != 0) {
+        what = visible_name;
+        list = visible;
+    }
+    if (!list)
+        return 0; /* a CPU-only step */
+    if (parse_indices(topo, what, list, out, err) < 0) {
+        if (list == visible && visible[strspn(visible, "0123456789,-")] != '\0')
+            zn_fail(err,
+                    "%s=%s is not a list of GPU indices (UUIDs and MIG names cannot be "
+                    "mapped to the topology); run under Slurm so SLURM_STEP_GPUS is set",
+                    visible_name, visible);
+        goto out;
+    }
+    if (is_set(visible) && list != visible) {
+        tokens = split_tokens(visible, &ntokens);
+        if (!tokens) {
+            zn_fail(err, "out of memory");
+            goto out;
+        }
+    }
+    if (tokens && ntokens == out->count) {
+        out->visible = tokens;
+        tokens = NULL;
+    } else if (default_tokens(out, err) < 0) {
+        goto out;
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; tokens && i < ntokens; i++)
+        free(tokens[i]);
+    free(tokens);
+    if (rc < 0)
+        zn_step_gpus_clear(out);
+    return rc;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef ZENITH_PARSE_H
+#define ZENITH_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* Parsers for the values users type (options, plugstack arguments, environment). Each one is
+ * strict: the whole string must be valid, and on failure the message names `what` (the option
+ * or variable) and the bad value. */
+
+/* "0-3,8,10-11" -> indices in the order written, duplicates refused, each <= max_index.
+ * *out is malloc'd (NULL when *count is 0; an empty string is refused). */
+int zn_parse_index_list(const char *what, const char *text, unsigned max_index, unsigned **out,
+                        size_t *count, struct zn_error *err);
+
+/* A positive count: "8" -> 8; refuses 0, signs, garbage and values above max. */
+int zn_parse_count(const char *what, const char *text, unsigned max, unsigned *out,
+                   struct zn_error *err);
+
+/* A byte size with an optional binary unit: "8G", "512M", "1073741824", "2MiB", "4GB" all use
+ * powers of 1024 (K, M, G, T). Refuses 0 and overflow. */
+int zn_parse_size(const char *what, const char *text, uint64_t *out, struct zn_error *err);
+
+/* Render a byte count the way users write it: 2097152 -> "2M", 1610612736 -> "1536M". */
+void zn_format_size(uint64_t bytes, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef ZENITH_TOPOLOGY_H
+#define ZENITH_TOPOLOGY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hwloc.h>
+
+#include "error.h"
+
+/* The node's hardware as placement needs it, built once from hwloc and then read-only.
+ * Every CPU set is in OS PU numbering (what sched_setaffinity takes) and every NUMA set in OS
+ * node numbering (what set_mempolicy takes). Arrays are in hwloc's logical order, except GPUs,
+ * which are sorted by PCI bus id: that is the order Slurm numbers GPUs in gres.conf, so GPU
+ * index i in this model is Slurm's GPU index i. */
+
+struct zn_page_pool {
+    uint64_t size;  /* bytes per page */
+    uint64_t count; /* pages configured on the node when the topology was read */
+};
+
+struct zn_numa {
+    unsigned os_index;
+    bool has_cpus;         /* false for memory-only nodes (HBM, CXL, GPU memory) */
+    int package;           /* index into packages, -1 when not inside one */
+    uint64_t local_memory; /* bytes */
+    hwloc_bitmap_t cpuset; /* the CPUs whose local node this is (empty when memory-only) */
+    size_t npools;
+    struct zn_page_pool *pools; /* huge page sizes only (bigger than the base page) */
+    const char *subtype;        /* hwloc subtype ("HBM", "NVM", ...) or NULL */
+};
+
+struct zn_core {
+    int package; /* index into packages */
+    int numa;    /* index into numa: the node the core allocates from by default */
+    hwloc_bitmap_t pus;
+};
+
+enum zn_gpu_vendor { ZN_GPU_NVIDIA, ZN_GPU_AMD };
+
+struct zn_pci_addr {
+    unsigned domain, bus, dev, func;
+};
+
+struct zn_gpu {
+    enum zn_gpu_vendor vendor;
+    char busid[16]; /* "0000:18:00.0" */
+    struct zn_pci_addr pci;
+    char model[64];          /* "Tesla T4", or "" when the XML does not say */
+    char osdevs[96];         /* "cuda0 nvml0 opencl0d0": OS names, for the summary */
+    hwloc_bitmap_t cpuset;   /* CPUs of the GPU's closest non-I/O ancestor */
+    hwloc_bitmap_t numa_set; /* indices into numa[] of the nodes local to the GPU */
+    hwloc_obj_t pcidev;      /* for PCI-tree distances; owned by the topology */
+};
+
+enum zn_nic_kind { ZN_NIC_IB, ZN_NIC_EFA, ZN_NIC_SLINGSHOT, ZN_NIC_ETHERNET };
+
+struct zn_nic {
+    enum zn_nic_kind kind;
+    char name[32];   /* RDMA device name when there is one (mlx5_0), else the netdev */
+    char netdev[32]; /* "ib0", "eth0", "" when none */
+    unsigned port;   /* first active RDMA port, 1 when unknown */
+    char busid[16];
+    hwloc_bitmap_t cpuset;
+    hwloc_bitmap_t numa_set;
+    hwloc_obj_t pcidev;
+};
+
+struct zn_topology {
+    hwloc_topology_t hw;
+    char source[256]; /* "live" or the XML path */
+    size_t npackages;
+    size_t nnuma;
+    struct zn_numa *numa;
+    size_t ncores;
+    struct zn_core *cores;
+    size_t npus;
+    hwloc_bitmap_t all_pus;
+    size_t ngpus;
+    struct zn_gpu *gpus;
+    size_t nnics;
+    struct zn_nic *nics;
+};
+
+/* Load from an hwloc XML file (any hwloc 1.x/2.x export), PCI and OS devices kept. */
+struct zn_topology *zn_topology_load_xml(const char *path, struct zn_error *err);
+
+/* Discover this machine. I/O discovery can be slow or hang inside Slurm daemons: daemons load a
+ * cached XML written by zn_topology_write_cache() instead. */
+struct zn_topology *zn_topology_load_live(struct zn_error *err);
+
+/* Write the live machine's topology (including CPUs this process may not use) to path as XML,
+ * atomically (temporary file + rename) so a reader never sees half a file. */
+int zn_topology_write_cache(const char *path, struct zn_error *err);
+
+void zn_topology_destroy(struct zn_topology *topo);
+
+/* Index into topo->numa of the node with this OS index, or -1. */
+int zn_topology_numa_by_os(const struct zn_topology *topo, unsigned os_index);
+
+/* Short human-readable names. */
+const char *zn_gpu_vendor_name(enum zn_gpu_vendor vendor);
+const char *zn_nic_kind_name(enum zn_nic_kind kind);
+bool zn_nic_is_rdma(const struct zn_nic *nic);
+
+/* Number of PCI links between two devices through their deepest common ancestor; larger when
+ * they only meet at the host bridge or above. Used to pick the NIC sharing a PCIe switch with
+ * a GPU. */
+unsigned zn_pci_distance(hwloc_obj_t a, hwloc_obj_t b);
+
+#endif
