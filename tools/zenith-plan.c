@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* zenith-plan: show a node's topology and the placement plan Zenith computes for a step shape. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "env.h"
+#include "parse.h"
+#include "plan.h"
+#include "report.h"
+
+enum format { FORMAT_TEXT, FORMAT_JSON, FORMAT_ENV };
+
+struct options {
+    const char *xml;
+    const char *write_xml;
+    const char *gpus;
+    const char *cpus;
+    const char *node;
+    unsigned tasks;
+    enum format format;
+    struct zn_policy policy;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: zenith-plan [--xml FILE] [--tasks N [PLAN OPTIONS]] [--format FORMAT]\n"
+            "       zenith-plan --write-xml FILE\n"
+            "\n"
+            "Without --tasks, print the node's topology: NUMA nodes, huge pages, GPUs (numbered\n"
+            "like Slurm numbers them) and NICs. With --tasks, print the placement plan Zenith\n"
+            "computes for N tasks of a step on this node.\n"
+            "\n"
+            "  -x, --xml FILE            read the topology from an hwloc XML file (default: "
+            "this machine)\n"
+            "  -w, --write-xml FILE      save this machine's topology as the XML cache the "
+            "Slurm\n"
+            "                            plugin reads, then exit\n"
+            "  -n, --tasks N             tasks of the step on this node\n"
+            "  -g, --gpus LIST           the step's GPUs as Slurm indices, e.g. 0-3 (default: "
+            "none)\n"
+            "  -c, --cpus LIST           CPUs (OS numbers) the step may use, e.g. 0-15,32-47\n"
+            "                            (default: all)\n"
+            "  -b, --bind MODE           auto, gpu, numa, socket, core or none (default: auto)\n"
+            "  -m, --mem POLICY          local, interleave, bind or none (default: local when "
+            "bound)\n"
+            "  -t, --cores-per-task N    cores for each task (default: an equal share)\n"
+            "  -H, --hugepages SIZE[:PAGESIZE]\n"
+            "                            huge pages per node, e.g. 8G or 4G:1G\n"
+            "  -N, --node NAME           node name shown in the report\n"
+            "  -f, --format FORMAT       text, json, or env (each task's environment)\n"
+            "  -h, --help                show this help\n"
+            "  -V, --version             show the version\n"
+            "\n"
+            "Example: zenith-plan --xml node.xml --tasks 8 --gpus 0-7 --bind auto\n"
+            "See zenith-plan(1).\n");
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        {"xml", required_argument, NULL, 'x'},
+        {"write-xml", required_argument, NULL, 'w'},
+        {"tasks", required_argument, NULL, 'n'},
+        {"gpus", required_argument, NULL, 'g'},
+        {"cpus", required_argument, NULL, 'c'},
+        {"bind", required_argument, NULL, 'b'},
+        {"mem", required_argument, NULL, 'm'},
+        {"cores-per-task", required_argument, NULL, 't'},
+        {"hugepages", required_argument, NULL, 'H'},
+        {"node", required_argument, NULL, 'N'},
+        {"format", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct zn_error err;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "x:w:n:g:c:b:m:t:H:N:f:hV", longopts, NULL)) != -1) {
+        int rc = 0;
+        switch (c) {
+        case 'x':
+            o->xml = optarg;
+            break;
+        case 'w':
+            o->write_xml = optarg;
+            break;
+        case 'n':
+            rc = zn_parse_count("--tasks", optarg, 4096, &o->tasks, &err);
+            break;
+        case 'g':
+            o->gpus = optarg;
+            break;
+        case 'c':
+            o->cpus = optarg;
+            break;
+        case 'b':
+            rc = zn_bind_parse("--bind", optarg, &o->policy.bind, &err);
+            break;
+        case 'm':
+            rc = zn_mem_parse("--mem", optarg, &o->policy.mem, &err);
+            break;
+        case 't':
+            rc = zn_parse_count("--cores-per-task", optarg, 4096, &o->policy.cores_per_task, &err);
+            break;
+        case 'H':
+            rc = zn_hugepages_parse("--hugepages", optarg, &o->policy.hugepage_bytes,
+                                    &o->policy.hugepage_size, &err);
+            break;
+        case 'N':
+            o->node = optarg;
+            break;
+        case 'f':
+            if (strcmp(optarg, "text") == 0)
+                o->format = FORMAT_TEXT;
+            else if (strcmp(optarg, "json") == 0)
+                o->format = FORMAT_JSON;
+            else if (strcmp(optarg, "env") == 0)
+                o->format = FORMAT_ENV;
+            else
+                rc = zn_fail(&err, "--format=%s is not a format; use text, json or env", optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            printf("zenith-plan %s\n", PACKAGE_VERSION);
+            exit(0);
+        default:
+            fprintf(stderr, "zenith: see 'zenith-plan --help' for the options\n");
+            return -1;
+        }
+        if (rc < 0) {
+            fprintf(stderr, "%s\n", err.text);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "zenith: unexpected argument '%s'; see 'zenith-plan --help'\n",
+                argv[optind]);
+        return -1;
+    }
+    if (!o->tasks && (o->gpus || o->cpus || o->policy.cores_per_task || o->policy.hugepage_bytes ||
+                      o->format == FORMAT_ENV)) {
+        fprintf(stderr, "zenith: plan options need --tasks N (the step's tasks on this node)\n");
+        return -1;
+    }
+    if (o->write_xml && (o->xml || o->tasks)) {
+        fprintf(stderr, "zenith: --write-xml saves this machine's topology and takes no other "
+                        "option\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int print_env(const struct zn_plan *plan)
+{
+    for (unsigned i = 0; i < plan->ntasks; i++) {
+        struct zn_env env;
+        struct zn_error err;
+        if (zn_env_for_task(plan, i, &env, &err) < 0) {
+            fprintf(stderr, "%s\n", err.text);
+            return -1;
+        }
+        printf("# task %u\n", i);
+        for (size_t k = 0; k < env.count; k++)
+            printf("%s=%s\n", env.vars[k].name, env.vars[k].value);
+        zn_env_clear(&env);
+    }
+    return 0;
+}
+
+static int run(const struct options *o)
+{
+    struct zn_error err;
+    struct zn_topology *topo = NULL;
+    struct zn_step_gpus gpus = {0};
+    struct zn_plan *plan = NULL;
+    hwloc_bitmap_t allowed = NULL;
+    unsigned *cpus = NULL;
+    size_t ncpus = 0;
+    int rc = 1;
+
+    topo = o->xml ? zn_topology_load_xml(o->xml, &err) : zn_topology_load_live(&err);
+    if (!topo)
+        goto fail;
+    if (!o->tasks) {
+        rc = (o->format == FORMAT_JSON ? zn_report_topology_json(stdout, topo)
+                                       : zn_report_topology_text(stdout, topo)) < 0;
+        goto out;
+    }
+    if (o->gpus && zn_step_gpus_from_list(topo, "--gpus", o->gpus, &gpus, &err) < 0)
+        goto fail;
+    if (o->cpus) {
+        if (zn_parse_index_list("--cpus", o->cpus, 65535, &cpus, &ncpus, &err) < 0)
+            goto fail;
+        allowed = hwloc_bitmap_alloc();
+        if (!allowed)
+            goto out;
+        for (size_t i = 0; i < ncpus; i++)
+            hwloc_bitmap_set(allowed, cpus[i]);
+    }
+    struct zn_request req = {
+        .topo = topo,
+        .allowed = allowed,
+        .gpus = &gpus,
+        .ntasks = o->tasks,
+        .policy = o->policy,
+    };
+    plan = zn_plan_compute(&req, &err);
+    if (!plan)
+        goto fail;
+    switch (o->format) {
+    case FORMAT_TEXT:
+        rc = zn_report_plan_text(stdout, plan, o->node) < 0;
+        break;
+    case FORMAT_JSON:
+        rc = zn_report_plan_json(stdout, plan, o->node) < 0;
+        break;
+    case FORMAT_ENV:
+        rc = print_env(plan) < 0;
+        break;
+    }
+    goto out;
+fail:
+    fprintf(stderr, "%s\n", err.text);
+out:
+    zn_plan_destroy(plan);
+    hwloc_bitmap_free(allowed);
+    free(cpus);
+    zn_step_gpus_clear(&gpus);
+    zn_topology_destroy(topo);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {.policy = {.bind = ZN_BIND_AUTO, .mem = ZN_MEM_DEFAULT}};
+    struct zn_error err;
+
+    if (parse_args(argc, argv, &o) < 0)
+        return 2;
+    if (o.write_xml) {
+        if (zn_topology_write_cache(o.write_xml, &err) < 0) {
+            fprintf(stderr, "%s\n", err.text);
+            return 1;
+        }
+        return 0;
+    }
+    if (fflush(stdout) != 0)
+        return 1;
+    return run(&o) || fflush(stdout) != 0 ? 1 : 0;
+}
