@@ -1,0 +1,71 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# zenith-plan as a user meets it: help, exit codes, and an error that names the bad option
+# and value for every kind of bad input.
+set -u
+plan="${ZENITH_BUILDDIR:-.}/tools/zenith-plan"
+xml="${ZENITH_SRCDIR:-.}/tests/fixtures/zenith-2s4n-8xH100-4xCX7-smt2.xml"
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $1"; sed 's/^/#   /' "$tmp/err" "$tmp/out" 2>/dev/null; }
+
+# expect CODE 'text the output must contain' description -- args...
+expect() {
+    code=$1 needle=$2 what=$3
+    shift 4
+    "$plan" "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    if [ "$rc" -ne "$code" ]; then
+        not_ok "$what (exit $rc, wanted $code)"
+    elif [ -n "$needle" ] && ! grep -qF -- "$needle" "$tmp/out" "$tmp/err"; then
+        not_ok "$what (no '$needle' in the output)"
+    else
+        ok "$what"
+    fi
+}
+
+expect 0 "--hugepages SIZE[:PAGESIZE]" "--help lists the options" -- --help
+expect 0 "zenith-plan 0." "--version" -- --version
+expect 0 "GPUs 8, NICs 5" "topology summary of an XML" -- --xml "$xml"
+expect 0 "gpu order (visible devices): 2,3,4,5,0,1,6,7" "plan for 8 GPUs" -- --xml "$xml" --tasks 8 --gpus 0-7
+expect 0 '"gpu_order":[{"visible":"2"' "JSON plan" -- --xml "$xml" --tasks 8 --gpus 0-7 --format json
+expect 0 "CUDA_VISIBLE_DEVICES=2,3,4,5,0,1,6,7" "env format" -- --xml "$xml" --tasks 8 --gpus 0-7 --format env
+expect 0 "hugepages (1G): numa 0 x 2" "huge pages in the plan" -- --xml "$xml" --tasks 4 --hugepages 8G:1G
+expect 0 "topology: live" "live topology" --
+expect 2 "zenith: --tasks=0 is out of range" "zero tasks" -- --xml "$xml" --tasks 0
+expect 2 "zenith: --bind=fast is not a bind mode" "bad bind mode" -- --tasks 2 --bind fast
+expect 2 "zenith: --mem=near is not a memory policy" "bad memory policy" -- --tasks 2 --mem near
+expect 2 "zenith: --hugepages=8X is not a size" "bad huge page size" -- --tasks 2 --hugepages 8X
+expect 2 "zenith: --format=yaml is not a format" "bad format" -- --format yaml
+expect 2 "zenith: plan options need --tasks N" "plan option without --tasks" -- --gpus 0-3
+expect 2 "zenith: unexpected argument 'extra'" "stray argument" -- extra
+expect 2 "zenith: see 'zenith-plan --help'" "unknown option" -- --frobnicate
+expect 2 "takes no other option" "--write-xml with --tasks" -- --write-xml "$tmp/x.xml" --tasks 2
+expect 1 "zenith: --gpus=0-9: GPU 8 does not exist; the node has 8 GPUs (0-7)" \
+    "GPU the node does not have" -- --xml "$xml" --tasks 2 --gpus 0-9
+expect 1 "zenith: CPUs 64-65 of the step are not in the topology" "CPUs the node does not have" \
+    -- --xml "$xml" --tasks 2 --cpus 60-65
+expect 1 "zenith: cannot read topology XML $tmp/missing.xml" "missing XML" -- --xml "$tmp/missing.xml"
+echo "<topology>" >"$tmp/bad.xml"
+expect 1 "is not a valid hwloc topology XML" "broken XML" -- --xml "$tmp/bad.xml"
+expect 1 "bind=core gives every task a core of its own" "bind=core oversubscribed" \
+    -- --xml "$xml" --tasks 40 --bind core
+expect 0 "" "write the live topology cache" -- --write-xml "$tmp/node.xml"
+expect 0 "topology: $tmp/node.xml" "read the cache back" -- --xml "$tmp/node.xml"
+if ls "$tmp"/node.xml.tmp.* >/dev/null 2>&1; then not_ok "no temporary file left"; else ok "no temporary file left"; fi
+
+if command -v python3 >/dev/null 2>&1; then
+    "$plan" --xml "$xml" --tasks 3 --gpus 0-7 --format json >"$tmp/out" 2>"$tmp/err" &&
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["tasks"])==3' "$tmp/out" &&
+        ok "JSON plan parses" || not_ok "JSON plan parses"
+    "$plan" --xml "$xml" --format json >"$tmp/out" 2>"$tmp/err" &&
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["gpus"])==8' "$tmp/out" &&
+        ok "JSON topology parses" || not_ok "JSON topology parses"
+fi
+
+echo "zenith-plan: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Golden binding tests: for real GPU servers (../shared/fixtures, skipped when absent) and
+ * Zenith's own topologies, the plans for common shapes must match the committed, hand-checked
+ * outputs in tests/golden/expected/, and every plan must satisfy the invariants.
+ * ZENITH_GOLDEN_UPDATE=1 rewrites the expected files instead (review the diff by hand). */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "env.h"
+#include "invariants.h"
+#include "report.h"
+#include "testutil.h"
+
+struct topology_case {
+    const char *file;
+    bool shared; /* under ../shared/fixtures/topology, else tests/fixtures */
+};
+
+static const struct topology_case topologies[] = {
+    {"aws-g4dn.metal_2xXeon8259CL_8xT4_EFA_hwloc2.8.xml", true},
+    {"llnl-corona145_2xEPYC7401-8NUMA_4xAMD-MI50_hwloc2.2.xml", true},
+    {"llnl-lassen28_2xPOWER9_4xV100-NVLink_hwloc2.2.xml", true},
+    {"nvidia-dgx2h_2xXeon8174_16xV100-NVSwitch_trimmedCPUs_hwloc2.xml", true},
+    {"supermicro-inti6000_2xEPYC7551-8NUMA_cpuonly_hwloc1.11.xml", true},
+    {"zenith-2s4n-8xH100-4xCX7-smt2.xml", false},
+    {"zenith-1s1n-4xMI250X-nosmt.xml", false},
+};
+
+enum shape {
+    ONE_TASK_PER_NODE,
+    ONE_TASK_PER_GPU,
+    TWO_TASKS_PER_GPU,
+    CPU_ONLY_16,
+    HALF_NODE,
+    NSHAPES
+};
+static const char *const shape_names[] = {"1-task-per-node", "1-task-per-gpu", "2-tasks-per-gpu",
+                                          "cpu-only-16-tasks", "half-node"};
+
+struct golden_case {
+    char path[4096];
+    char name[128]; /* topology file without .xml */
+    enum shape shape;
+};
+
+static struct golden_case cases[64];
+static int ncases;
+
+/* Half a node: the CPUs of package 0 (or the first half of the cores when there is one
+ * package) and the first half of the GPUs in Slurm order, one task per GPU (4 without GPUs). */
+static void half_node(const struct zn_topology *topo, hwloc_bitmap_t allowed, char *gpus,
+                      size_t len, unsigned *ntasks)
+{
+    hwloc_bitmap_zero(allowed);
+    for (size_t c = 0; c < topo->ncores; c++) {
+        bool take = topo->npackages > 1 ? topo->cores[c].package == 0 : c < topo->ncores / 2;
+        if (take)
+            hwloc_bitmap_or(allowed, allowed, topo->cores[c].pus);
+    }
+    gpus[0] = '\0';
+    *ntasks = 4;
+    if (topo->ngpus >= 2) {
+        snprintf(gpus, len, "0-%zu", topo->ngpus / 2 - 1);
+        *ntasks = (unsigned)(topo->ngpus / 2);
+    }
+}
+
+/* The text the golden file holds: the report, then task 0's and the last task's environment. */
+static char *render(const struct golden_case *gc, const struct zn_topology *topo, bool *skip)
+{
+    hwloc_bitmap_t allowed = NULL;
+    struct zn_step_gpus gpus;
+    char gpu_list[32] = "", *text = NULL;
+    size_t len = 0;
+    unsigned ntasks = 1;
+    struct zn_plan *plan;
+    FILE *out;
+
+    *skip = false;
+    switch (gc->shape) {
+    case ONE_TASK_PER_NODE:
+    case ONE_TASK_PER_GPU:
+    case TWO_TASKS_PER_GPU:
+        if (gc->shape != ONE_TASK_PER_NODE && !topo->ngpus) {
+            *skip = true;
+            return NULL;
+        }
+        if (topo->ngpus)
+            snprintf(gpu_list, sizeof(gpu_list), "0-%zu", topo->ngpus - 1);
+        ntasks = gc->shape == ONE_TASK_PER_NODE  ? 1
+                 : gc->shape == ONE_TASK_PER_GPU ? (unsigned)topo->ngpus
+                                                 : 2 * (unsigned)topo->ngpus;
+        break;
+    case CPU_ONLY_16:
+        ntasks = 16;
+        break;
+    case HALF_NODE:
+        allowed = hwloc_bitmap_alloc();
+        half_node(topo, allowed, gpu_list, sizeof(gpu_list), &ntasks);
+        break;
+    case NSHAPES:
+        break;
+    }
+    char *cpus = NULL;
+    if (allowed)
+        hwloc_bitmap_list_asprintf(&cpus, allowed);
+    plan = test_plan(topo, ntasks, gpu_list, cpus, ZN_BIND_AUTO, &gpus);
+    const char *bad = check_plan_invariants(plan, allowed);
+    ck_assert_msg(bad == NULL, "%s/%s: invariant broken: %s", gc->name, shape_names[gc->shape],
+                  bad);
+
+    out = open_memstream(&text, &len);
+    fprintf(out, "# zenith-plan --xml %s.xml --tasks %u%s%s%s%s\n", gc->name, ntasks,
+            gpu_list[0] ? " --gpus " : "", gpu_list, cpus ? " --cpus " : "", cpus ? cpus : "");
+    ck_assert_int_eq(zn_report_plan_text(out, plan, NULL), 0);
+    unsigned shown[2] = {0, plan->ntasks - 1};
+    for (int k = 0; k < (plan->ntasks > 1 ? 2 : 1); k++) {
+        struct zn_env env;
+        struct zn_error err;
+        ck_assert_msg(zn_env_for_task(plan, shown[k], &env, &err) == 0, "%s", err.text);
+        fprintf(out, "# environment of task %u\n", shown[k]);
+        for (size_t v = 0; v < env.count; v++)
+            fprintf(out, "%s=%s\n", env.vars[v].name, env.vars[v].value);
+        zn_env_clear(&env);
+    }
+    fclose(out);
+    free(cpus);
+    zn_plan_destroy(plan);
+    zn_step_gpus_clear(&gpus);
+    hwloc_bitmap_free(allowed);
+    return text;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf;
+    long n;
+
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    buf = calloc(1, (size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+static void spit(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "cannot write %s: %s", path, strerror(errno));
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(test_golden_case)
+{
+    const struct golden_case *gc = &cases[_i];
+    struct zn_topology *topo = test_load(gc->path);
+    char expected_path[8192], dir[4096];
+    bool skip;
+    char *actual = render(gc, topo, &skip);
+
+    zn_topology_destroy(topo);
+    if (skip)
+        return; /* shape needs GPUs; the topology has none */
+    snprintf(dir, sizeof(dir), "%s", test_src_path("tests/golden/expected"));
+    snprintf(expected_path, sizeof(expected_path), "%s/%s/%s.txt", dir, gc->name,
+             shape_names[gc->shape]);
+    if (getenv("ZENITH_GOLDEN_UPDATE")) {
+        char sub[8192];
+        snprintf(sub, sizeof(sub), "%s/%s", dir, gc->name);
+        mkdir(sub, 0755);
+        spit(expected_path, actual);
+        free(actual);
+        return;
+    }
+    char *expected = slurp(expected_path);
+    ck_assert_msg(expected != NULL, "no golden file %s; run 'make update-golden' and review it",
+                  expected_path);
+    if (strcmp(expected, actual) != 0) {
+        char actual_path[4096];
+        const char *build = getenv("ZENITH_BUILDDIR");
+        snprintf(actual_path, sizeof(actual_path), "%s/%s__%s.actual", build ? build : ".",
+                 gc->name, shape_names[gc->shape]);
+        spit(actual_path, actual);
+        ck_abort_msg("plan for %s/%s differs from the golden file; see diff -u %s %s", gc->name,
+                     shape_names[gc->shape], expected_path, actual_path);
+    }
+    free(expected);
+    free(actual);
+}
+END_TEST
+
+int main(void)
+{
+    int skipped = 0;
+
+    for (size_t t = 0; t < sizeof(topologies) / sizeof(topologies[0]); t++) {
+        const struct topology_case *tc = &topologies[t];
+        char rel[512];
+        const char *path;
+
+        snprintf(rel, sizeof(rel), "%s/%s", tc->shared ? "topology" : "tests/fixtures", tc->file);
+        path = tc->shared ? test_shared_path(rel) : test_src_path(rel);
+        if (!path) {
+            printf("skipped: no ../shared fixtures (%s)\n", tc->file);
+            skipped++;
+            continue;
+        }
+        for (int s = 0; s < NSHAPES; s++) {
+            struct golden_case *gc = &cases[ncases++];
+            snprintf(gc->path, sizeof(gc->path), "%s", path);
+            snprintf(gc->name, sizeof(gc->name), "%.*s", (int)(strlen(tc->file) - 4), tc->file);
+            gc->shape = (enum shape)s;
+        }
+    }
+    Suite *suite = suite_create("golden");
+    TCase *tc = tcase_create("plans");
+    tcase_add_loop_test(tc, test_golden_case, 0, ncases);
+    suite_add_tcase(suite, tc);
+    SRunner *runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    if (skipped)
+        printf("golden: %d topologies skipped (shared fixtures absent)\n", skipped);
+    return failed ? 1 : 0;
+}

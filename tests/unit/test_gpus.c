@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static struct zn_topology *topo;
+
+static void setup(void)
+{
+    topo = test_load(test_src_path("tests/fixtures/zenith-2s4n-8xH100-4xCX7-smt2.xml"));
+}
+
+static void teardown(void)
+{
+    zn_topology_destroy(topo);
+}
+
+START_TEST(explicit_list)
+{
+    struct zn_step_gpus g;
+    struct zn_error err;
+
+    ck_assert_int_eq(zn_step_gpus_from_list(topo, "--gpus", "6,2-3", &g, &err), 0);
+    ck_assert_uint_eq(g.count, 3);
+    ck_assert_uint_eq(g.index[0], 6);
+    ck_assert_str_eq(g.visible[0], "6");
+    ck_assert_str_eq(g.visible[2], "3");
+    zn_step_gpus_clear(&g);
+
+    ck_assert_int_eq(zn_step_gpus_from_list(topo, "--gpus", "0-8", &g, &err), -1);
+    ck_assert_msg(strstr(err.text, "--gpus=0-8: GPU 8 does not exist; the node has 8 GPUs (0-7)"),
+                  "%s", err.text);
+    ck_assert_uint_eq(g.count, 0);
+}
+END_TEST
+
+START_TEST(slurm_environment_precedence)
+{
+    struct zn_step_gpus g;
+    struct zn_error err;
+
+    /* The step's list wins over the job's. */
+    ck_assert_int_eq(
+        zn_step_gpus_from_env(topo, "4,5", "0-7", "CUDA_VISIBLE_DEVICES", "4,5", &g, &err), 0);
+    ck_assert_uint_eq(g.count, 2);
+    ck_assert_uint_eq(g.index[0], 4);
+    ck_assert_str_eq(g.source, "SLURM_STEP_GPUS");
+    ck_assert_str_eq(g.visible[1], "5");
+    zn_step_gpus_clear(&g);
+
+    /* task/cgroup renumbers the visible GPUs from 0: keep the runtime's names. */
+    ck_assert_int_eq(
+        zn_step_gpus_from_env(topo, "4,5", NULL, "CUDA_VISIBLE_DEVICES", "0,1", &g, &err), 0);
+    ck_assert_uint_eq(g.index[1], 5);
+    ck_assert_str_eq(g.visible[0], "0");
+    ck_assert_str_eq(g.visible[1], "1");
+    zn_step_gpus_clear(&g);
+
+    /* Lengths that disagree: the visible list cannot be trusted, use Slurm's indices. */
+    ck_assert_int_eq(
+        zn_step_gpus_from_env(topo, NULL, "1,2", "CUDA_VISIBLE_DEVICES", "0", &g, &err), 0);
+    ck_assert_str_eq(g.source, "SLURM_JOB_GPUS");
+    ck_assert_str_eq(g.visible[0], "1");
+    zn_step_gpus_clear(&g);
+
+    /* Outside Slurm, the numeric visible list is all there is. */
+    ck_assert_int_eq(zn_step_gpus_from_env(topo, NULL, "", "CUDA_VISIBLE_DEVICES", "3,1", &g, &err),
+                     0);
+    ck_assert_uint_eq(g.index[0], 3);
+    ck_assert_str_eq(g.source, "CUDA_VISIBLE_DEVICES");
+    zn_step_gpus_clear(&g);
+}
+END_TEST
+
+START_TEST(no_gpus_and_unmappable_names)
+{
+    struct zn_step_gpus g;
+    struct zn_error err;
+
+    ck_assert_int_eq(
+        zn_step_gpus_from_env(topo, NULL, NULL, "CUDA_VISIBLE_DEVICES", NULL, &g, &err), 0);
+    ck_assert_uint_eq(g.count, 0);
+    ck_assert_int_eq(
+        zn_step_gpus_from_env(topo, NULL, NULL, "CUDA_VISIBLE_DEVICES", "NoDevFiles", &g, &err), 0);
+    ck_assert_uint_eq(g.count, 0);
+    ck_assert_int_eq(zn_step_gpus_from_env(topo, NULL, NULL, "CUDA_VISIBLE_DEVICES",
+                                           "GPU-029490c8-a116", &g, &err),
+                     -1);
+    ck_assert_msg(strstr(err.text, "UUIDs") && strstr(err.text, "CUDA_VISIBLE_DEVICES="), "%s",
+                  err.text);
+    ck_assert_int_eq(zn_step_gpus_from_env(topo, "12", NULL, NULL, NULL, &g, &err), -1);
+    ck_assert_msg(strstr(err.text, "SLURM_STEP_GPUS=12"), "%s", err.text);
+}
+END_TEST
+
+START_TEST(node_without_gpus)
+{
+    const char *path =
+        test_shared_path("topology/supermicro-inti6000_2xEPYC7551-8NUMA_cpuonly_hwloc1.11.xml");
+    struct zn_step_gpus g;
+    struct zn_error err;
+
+    if (!path) {
+        printf("skipped: no ../shared fixtures (supermicro)\n");
+        return;
+    }
+    struct zn_topology *cpu_only = test_load(path);
+    ck_assert_int_eq(zn_step_gpus_from_env(cpu_only, "0", NULL, NULL, NULL, &g, &err), -1);
+    ck_assert_msg(strstr(err.text, "SLURM_STEP_GPUS=0") && strstr(err.text, "has none"), "%s",
+                  err.text);
+    zn_topology_destroy(cpu_only);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("gpus");
+    TCase *tc = tcase_create("gpus");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, explicit_list);
+    tcase_add_test(tc, slurm_environment_precedence);
+    tcase_add_test(tc, no_gpus_and_unmappable_names);
+    tcase_add_test(tc, node_without_gpus);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "parse.h"
+#include "report.h"
+#include "testutil.h"
+
+const char *test_src_path(const char *relative)
+{
+    static char path[4096];
+    const char *src = getenv("ZENITH_SRCDIR");
+    snprintf(path, sizeof(path), "%s/%s", src ? src : ".", relative);
+    return path;
+}
+
+const char *test_shared_path(const char *relative)
+{
+    static char path[4096];
+    const char *dir = getenv("ZENITH_SHARED_FIXTURES");
+    if (!dir)
+        return NULL;
+    snprintf(path, sizeof(path), "%s/%s", dir, relative);
+    return access(path, R_OK) == 0 ? path : NULL;
+}
+
+struct zn_topology *test_load(const char *path)
+{
+    struct zn_error err = {{0}};
+    struct zn_topology *topo = zn_topology_load_xml(path, &err);
+    ck_assert_msg(topo != NULL, "loading %s: %s", path, err.text);
+    return topo;
+}
+
+struct zn_plan *test_plan(const struct zn_topology *topo, unsigned ntasks, const char *gpus,
+                          const char *cpus, enum zn_bind bind, struct zn_step_gpus *keep)
+{
+    struct zn_error err = {{0}};
+    hwloc_bitmap_t allowed = NULL;
+    struct zn_plan *plan;
+
+    memset(keep, 0, sizeof(*keep));
+    if (gpus && *gpus)
+        ck_assert_msg(zn_step_gpus_from_list(topo, "--gpus", gpus, keep, &err) == 0, "%s",
+                      err.text);
+    if (cpus) {
+        allowed = hwloc_bitmap_alloc();
+        ck_assert_int_eq(hwloc_bitmap_list_sscanf(allowed, cpus), 0);
+    }
+    struct zn_request req = {
+        .topo = topo,
+        .allowed = allowed,
+        .gpus = keep,
+        .ntasks = ntasks,
+        .policy = {.bind = bind},
+    };
+    plan = zn_plan_compute(&req, &err);
+    hwloc_bitmap_free(allowed);
+    ck_assert_msg(plan != NULL, "plan failed: %s", err.text);
+    return plan;
+}
+
+char *test_report(const struct zn_plan *plan)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(zn_report_plan_text(f, plan, NULL), 0);
+    fclose(f);
+    return text;
+}
+
+const char *test_list(hwloc_const_bitmap_t set)
+{
+    static char buf[1024];
+    hwloc_bitmap_list_snprintf(buf, sizeof(buf), set);
+    return buf;
+}

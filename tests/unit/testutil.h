@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef ZENITH_TESTUTIL_H
+#define ZENITH_TESTUTIL_H
+
+#include <stdbool.h>
+
+#include "plan.h"
+#include "topology.h"
+
+/* Path of a file under the source tree (ZENITH_SRCDIR); static buffer. */
+const char *test_src_path(const char *relative);
+
+/* Path of a shared real-machine fixture, or NULL when ../shared/fixtures is absent. */
+const char *test_shared_path(const char *relative);
+
+/* Load a topology XML or fail the current test with hwloc's/zenith's message. */
+struct zn_topology *test_load(const char *path);
+
+/* Plan for a shape; fails the test if planning fails. gpus may be NULL ("" means none). */
+struct zn_plan *test_plan(const struct zn_topology *topo, unsigned ntasks, const char *gpus,
+                          const char *cpus, enum zn_bind bind, struct zn_step_gpus *keep);
+
+/* The text report of a plan as a malloc'd string. */
+char *test_report(const struct zn_plan *plan);
+
+/* "0-3" for a bitmap (static buffer, overwritten by the next call). */
+const char *test_list(hwloc_const_bitmap_t set);
+
+#endif
