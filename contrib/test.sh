@@ -1,0 +1,35 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The README's second command: the whole test suite (unit, golden, live topology, CLI) with
+# warnings as errors, then 'make distcheck'. Prints one summary line and exits non-zero on
+# any failure.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/contrib/install-deps.sh" || exit 1
+"$top/contrib/build.sh" || exit 1
+cd "$top/build" || exit 1
+
+status=0
+make -j"$(nproc)" check || status=1
+# Show the log of every test that did not pass, so a CI failure explains itself.
+for trs in $(find . -name '*.trs'); do
+    if ! grep -q '^:test-result: \(PASS\|SKIP\)' "$trs"; then
+        echo "==== ${trs%.trs}.log"
+        cat "${trs%.trs}.log"
+    fi
+done
+passed=$(cat $(find . -name '*.trs') /dev/null | grep -c '^:test-result: PASS')
+failed=$(cat $(find . -name '*.trs') /dev/null | grep -c '^:test-result: \(FAIL\|ERROR\|XPASS\)')
+skipped=$(cat $(find . -name '*.trs') /dev/null | grep -c '^:test-result: SKIP')
+
+if [ "${ZENITH_SKIP_DISTCHECK:-0}" != 1 ]; then
+    make distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.log 2>&1 || {
+        tail -n 60 distcheck.log
+        echo "zenith: make distcheck failed (full log: build/distcheck.log)"
+        status=1
+        failed=$((failed + 1))
+    }
+    [ "$status" -eq 0 ] && passed=$((passed + 1)) && echo "PASS: make distcheck"
+fi
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit $status
