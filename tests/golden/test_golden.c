@@ -227,15 +227,9 @@ int main(void)
             gc->shape = (enum shape)s;
         }
     }
-    Suite *suite = suite_create("golden");
-    TCase *tc = tcase_create("plans");
+    TCase *tc = tcase_create("golden");
     tcase_add_loop_test(tc, test_golden_case, 0, ncases);
-    suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
     if (skipped)
         printf("golden: %d topologies skipped (shared fixtures absent)\n", skipped);
-    return failed ? 1 : 0;
+    return test_run("golden", tc);
 }

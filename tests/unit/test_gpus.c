@@ -118,17 +118,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("gpus");
     TCase *tc = tcase_create("gpus");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, explicit_list);
     tcase_add_test(tc, slurm_environment_precedence);
     tcase_add_test(tc, no_gpus_and_unmappable_names);
     tcase_add_test(tc, node_without_gpus);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run("gpus", tc);
 }

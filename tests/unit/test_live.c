@@ -115,15 +115,9 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("live");
     TCase *tc = tcase_create("live");
     tcase_add_test(tc, live_model_matches_linux);
     tcase_add_test(tc, cache_round_trip);
     tcase_add_test(tc, live_plans);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run("live", tc);
 }

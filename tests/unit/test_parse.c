@@ -7,6 +7,7 @@
 
 #include "parse.h"
 #include "plan.h"
+#include "testutil.h"
 
 #define ck_error_mentions(err, needle)                                                             \
     ck_assert_msg(strstr((err).text, needle) != NULL, "'%s' does not mention '%s'", (err).text,    \
@@ -130,17 +131,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("parse");
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, index_list_keeps_order_and_ranges);
     tcase_add_test(tc, index_list_refuses_bad_input);
     tcase_add_test(tc, count_bounds);
     tcase_add_test(tc, sizes);
     tcase_add_test(tc, policy_names);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run("parse", tc);
 }

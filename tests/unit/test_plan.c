@@ -284,7 +284,6 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("plan");
     TCase *tc = tcase_create("plan");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, gpus_reordered_by_locality);
@@ -296,10 +295,5 @@ int main(void)
     tcase_add_test(tc, hugepages_split_by_tasks);
     tcase_add_test(tc, bad_input_is_refused_clearly);
     tcase_add_test(tc, deterministic);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run("plan", tc);
 }

@@ -82,3 +82,17 @@ const char *test_list(hwloc_const_bitmap_t set)
     hwloc_bitmap_list_snprintf(buf, sizeof(buf), set);
     return buf;
 }
+
+int test_run(const char *name, TCase *tc)
+{
+    Suite *suite = suite_create(name);
+    SRunner *runner;
+    int failed;
+
+    suite_add_tcase(suite, tc);
+    runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed ? 1 : 0;
+}

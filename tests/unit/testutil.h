@@ -2,6 +2,7 @@
 #ifndef ZENITH_TESTUTIL_H
 #define ZENITH_TESTUTIL_H
 
+#include <check.h>
 #include <stdbool.h>
 
 #include "plan.h"
@@ -25,5 +26,8 @@ char *test_report(const struct zn_plan *plan);
 
 /* "0-3" for a bitmap (static buffer, overwritten by the next call). */
 const char *test_list(hwloc_const_bitmap_t set);
+
+/* Run the test case in a suite of the same name; returns the process exit status. */
+int test_run(const char *name, TCase *tc);
 
 #endif
