@@ -83,8 +83,9 @@ START_TEST(amd_unbound_and_hugepages)
     ck_assert_ptr_null(zn_env_get(&env, "OMP_NUM_THREADS"));
     ck_assert_ptr_null(zn_env_get(&env, "NCCL_IGNORE_CPU_AFFINITY"));
     ck_assert_ptr_null(zn_env_get(&env, "ZENITH_MEMS"));
-    /* Ethernet only: no UCX device hint. */
-    ck_assert_str_eq(zn_env_get(&env, "ZENITH_NIC_KIND"), "eth");
+    /* Slingshot before Ethernet, and no UCX verbs hint for it. */
+    ck_assert_str_eq(zn_env_get(&env, "ZENITH_NIC"), "hsn0");
+    ck_assert_str_eq(zn_env_get(&env, "ZENITH_NIC_KIND"), "slingshot");
     ck_assert_ptr_null(zn_env_get(&env, "UCX_NET_DEVICES"));
     /* 3M of 2M pages rounds up to 2 pages, all on node 0. */
     ck_assert_str_eq(zn_env_get(&env, "ZENITH_HUGEPAGE_SIZE"), "2M");
@@ -98,14 +99,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("env");
     TCase *tc = tcase_create("env");
     tcase_add_test(tc, nvidia_task_environment);
     tcase_add_test(tc, amd_unbound_and_hugepages);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run("env", tc);
 }
