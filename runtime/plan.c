@@ -612,70 +612,81 @@ static void plan_memory(struct planner *p)
     }
 }
 
-static unsigned nic_locality(const struct planner *p, unsigned task, const struct zn_nic *nic)
+/* How far a NIC is from a task: PCI hops to the task's GPU when it drives one; else 0 when the
+ * NIC is on a NUMA node of the task's CPUs, 1 in the same package, 2 anywhere else. */
+static unsigned nic_distance(const struct planner *p, const struct zn_task_plan *t,
+                             const struct zn_nic *nic)
 {
-    const struct zn_task_plan *t = &p->plan->tasks[task];
+    const struct zn_topology *topo = p->topo;
     unsigned best = 2;
+    int d;
 
     if (t->gpu >= 0) {
         unsigned gpu = p->req->gpus->index[p->plan->gpu_order[t->gpu]];
-        return zn_pci_distance(p->topo->gpus[gpu].pcidev, nic->pcidev);
+        return zn_pci_distance(topo->gpus[gpu].pcidev, nic->pcidev);
     }
-    for (size_t d = 0; d < p->topo->nnuma; d++) {
-        if (!hwloc_bitmap_isset(nic->numa_set, (unsigned)d))
-            continue;
-        unsigned dist = hwloc_bitmap_intersects(p->topo->numa[d].cpuset, t->cpus) ? 0
-                        : distance_to_home(p, task, (int)d) == 0                  ? 0
-                                                                                  : 1;
-        if (dist < best)
-            best = dist;
+    hwloc_bitmap_foreach_begin(d, nic->numa_set)
+    {
+        if (hwloc_bitmap_intersects(topo->numa[d].cpuset, t->cpus)) {
+            best = 0;
+        } else {
+            for (size_t c = 0; c < topo->ncores && best > 1; c++)
+                if (topo->cores[c].package == topo->numa[d].package &&
+                    hwloc_bitmap_intersects(topo->cores[c].pus, t->cpus))
+                    best = 1;
+        }
     }
+    hwloc_bitmap_foreach_end();
     return best;
 }
 
 /* The closest NIC, RDMA before Ethernet; tasks tied between several equally close NICs take
  * them in turn so that, e.g., two GPUs of a socket with two HCAs use one each. */
-static void plan_nics(struct planner *p)
+static int plan_nics(struct planner *p)
 {
     const struct zn_topology *topo = p->topo;
     struct zn_plan *plan = p->plan;
+    size_t n = topo->nnics ? topo->nnics : 1;
+    unsigned *turns = calloc(n, sizeof(*turns)), *dist = calloc(n, sizeof(*dist));
     bool any_rdma = false;
-    unsigned *turns = calloc(topo->nnics ? topo->nnics : 1, sizeof(*turns));
 
+    if (!turns || !dist) {
+        free(turns);
+        free(dist);
+        return zn_fail(p->err, "out of memory");
+    }
     for (size_t k = 0; k < topo->nnics; k++)
         any_rdma |= zn_nic_is_rdma(&topo->nics[k]);
     for (unsigned i = 0; i < plan->ntasks; i++) {
         unsigned best = UINT_MAX;
         size_t first = 0, ties = 0;
-        plan->tasks[i].nic = -1;
+
         for (size_t k = 0; k < topo->nnics; k++) {
+            dist[k] = UINT_MAX;
             if (any_rdma && !zn_nic_is_rdma(&topo->nics[k]))
                 continue;
-            unsigned dist = nic_locality(p, i, &topo->nics[k]);
-            if (dist < best) {
-                best = dist;
+            dist[k] = nic_distance(p, &plan->tasks[i], &topo->nics[k]);
+            if (dist[k] < best) {
+                best = dist[k];
                 first = k;
-                ties = 1;
-            } else if (dist == best) {
-                ties++;
+                ties = 0;
             }
+            ties += dist[k] == best;
         }
         if (!ties)
             continue;
-        /* The tie set is identified by its first member; count turns per set. */
-        size_t pick = turns ? turns[first]++ % ties : 0;
+        /* A tie set is named by its first member; its members are handed out in turn. */
+        size_t pick = turns[first]++ % ties;
         for (size_t k = first; k < topo->nnics; k++) {
-            if (any_rdma && !zn_nic_is_rdma(&topo->nics[k]))
-                continue;
-            if (nic_locality(p, i, &topo->nics[k]) != best)
-                continue;
-            if (pick-- == 0) {
+            if (dist[k] == best && pick-- == 0) {
                 plan->tasks[i].nic = (int)k;
                 break;
             }
         }
     }
     free(turns);
+    free(dist);
+    return 0;
 }
 
 /* The requested huge page size, or the smallest the node has when none was requested. */
@@ -884,8 +895,7 @@ struct zn_plan *zn_plan_compute(const struct zn_request *req, struct zn_error *e
         break;
     }
     plan_memory(&p);
-    plan_nics(&p);
-    if (plan_hugepages(&p) < 0)
+    if (plan_nics(&p) < 0 || plan_hugepages(&p) < 0)
         goto out;
     rc = 0;
 out:
