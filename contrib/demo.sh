@@ -1,20 +1,18 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# The README's first command: install what is needed, build, and show what Zenith does.
-# Today the demo is the placement planner on this machine and on a real 8-GPU server; it
-# grows into a multi-node Slurm job as the cluster, SPANK plugin and launcher land.
+# The README's first command: install what is needed, build, start the local 4-node Slurm
+# cluster, and run the demo: Zenith's placement planner on this machine and on a real GPU
+# server, then a multi-node PMIx job that reports where each rank landed. The cluster stays up.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/contrib/install-deps.sh"
 "$top/contrib/build.sh"
 plan="$top/build/tools/zenith-plan"
+cluster="$top/contrib/cluster/zenith-cluster"
 
 echo
 echo "== This machine, as Zenith sees it"
 "$plan"
-echo
-echo "== The plan for one task per CPU core here"
-"$plan" --tasks "$("$plan" --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["cores"])')"
 
 server="$top/../shared/fixtures/topology/aws-g4dn.metal_2xXeon8259CL_8xT4_EFA_hwloc2.8.xml"
 [ -r "$server" ] || server="$top/tests/fixtures/zenith-2s4n-8xH100-4xCX7-smt2.xml"
@@ -22,8 +20,21 @@ echo
 echo "== A GPU server ($(basename "$server"))"
 "$plan" --xml "$server"
 echo
-echo "== 8 ranks, one per GPU, with 16G of huge pages for the node"
+echo "== Zenith's plan there for 8 ranks, one per GPU, with 16G of huge pages for the node"
 "$plan" --xml "$server" --node gpu-node --tasks 8 --gpus 0-7 --hugepages 16G
 echo
-echo "== Task 0's environment"
+echo "== Task 0's environment in that plan"
 "$plan" --xml "$server" --tasks 8 --gpus 0-7 --format env | sed -n '2,/^# task 1/p' | sed '$d'
+
+echo
+echo "== A local Slurm cluster: 4 nodes that look like 8-GPU servers, two leaf switches"
+"$cluster" up 4
+eval "$("$cluster" env)"
+export SLURM_CONF
+sinfo -N -o '%N %T %G %c'
+echo
+echo "== A 2-node job: 4 ranks over PMIx, 2 GPUs per node; where each rank landed"
+cd /tmp
+srun -N2 --ntasks-per-node=2 --gres=gpu:2 --mpi=pmix "$top/build/tests/integration/pmix_hello" | sort -n -k2
+echo
+echo "The cluster stays up: eval \"\$($cluster env)\" to use it, '$cluster down' to stop it."

@@ -1,8 +1,8 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The README's second command: the whole test suite (unit, golden, live topology, CLI) with
-# warnings as errors, then 'make distcheck'. Prints one summary line and exits non-zero on
-# any failure.
+# warnings as errors, the integration tests on a real local Slurm cluster, then
+# 'make distcheck'. Prints one summary line and exits non-zero on any failure.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/contrib/install-deps.sh" || exit 1
@@ -11,6 +11,9 @@ cd "$top/build" || exit 1
 
 status=0
 make -j"$(nproc)" check || status=1
+# Integration tests against a real local Slurm cluster; their driver prints PASS/FAIL lines.
+make check-integration 2>&1 | tee integration.log
+[ "${PIPESTATUS[0]:-0}" = 0 ] || status=1
 # Show the log of every test that did not pass, so a CI failure explains itself.
 for trs in $(find . -name '*.trs'); do
     if ! grep -q '^:test-result: \(PASS\|SKIP\)' "$trs"; then
@@ -21,6 +24,9 @@ done
 passed=$(cat $(find . -name '*.trs') /dev/null | grep -c '^:test-result: PASS')
 failed=$(cat $(find . -name '*.trs') /dev/null | grep -c '^:test-result: \(FAIL\|ERROR\|XPASS\)')
 skipped=$(cat $(find . -name '*.trs') /dev/null | grep -c '^:test-result: SKIP')
+passed=$((passed + $(grep -c '^PASS: ' integration.log)))
+failed=$((failed + $(grep -c '^FAIL: ' integration.log)))
+skipped=$((skipped + $(grep -c '^SKIP: ' integration.log)))
 
 if [ "${ZENITH_SKIP_DISTCHECK:-0}" != 1 ]; then
     make distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.log 2>&1 || {
