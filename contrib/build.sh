@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Configures and builds Zenith out of tree in build/ (extra arguments go to ./configure).
 set -eu

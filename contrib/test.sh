@@ -15,15 +15,19 @@ make -j"$(nproc)" check || status=1
 make check-integration 2>&1 | tee integration.log
 [ "${PIPESTATUS[0]:-0}" = 0 ] || status=1
 # Show the log of every test that did not pass, so a CI failure explains itself.
-for trs in $(find . -name '*.trs'); do
+mapfile -t results < <(find . -path './zenith-*' -prune -o -name '*.trs' -print)
+for trs in "${results[@]}"; do
     if ! grep -q '^:test-result: \(PASS\|SKIP\)' "$trs"; then
         echo "==== ${trs%.trs}.log"
         cat "${trs%.trs}.log"
     fi
 done
-passed=$(cat $(find . -name '*.trs') /dev/null | grep -c '^:test-result: PASS')
-failed=$(cat $(find . -name '*.trs') /dev/null | grep -c '^:test-result: \(FAIL\|ERROR\|XPASS\)')
-skipped=$(cat $(find . -name '*.trs') /dev/null | grep -c '^:test-result: SKIP')
+count() {
+    cat "${results[@]}" /dev/null | grep -c "^:test-result: $1"
+}
+passed=$(count PASS)
+failed=$(count '\(FAIL\|ERROR\|XPASS\)')
+skipped=$(count SKIP)
 passed=$((passed + $(grep -c '^PASS: ' integration.log)))
 failed=$((failed + $(grep -c '^FAIL: ' integration.log)))
 skipped=$((skipped + $(grep -c '^SKIP: ' integration.log)))

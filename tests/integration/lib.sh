@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash disable=SC2034 # variables here are used by the tests that source it
 # Helpers for the integration tests (sourced). The driver (run.sh) has the cluster up and
 # SLURM_CONF exported; each test exits 0 on success, non-zero with a message otherwise.
 set -u

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # scancel ends a running multi-node step and leaves none of its tasks behind.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 marker="zenith-cancel-$$"
 run srun -N2 --job-name="$marker" bash -c "exec -a $marker sleep 300" &

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The task/cgroup variant of the cluster (its own 2-node cluster beside the main one): the
 # devices cgroup really denies a fake GPU the step was not given.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 cluster="$ZENITH_SRCDIR/contrib/cluster/zenith-cluster"
 export ZENITH_CLUSTER_DIR="$ZENITH_CLUSTER_DIR-cgroup" ZENITH_CLUSTER_PORT=$((ZENITH_CLUSTER_PORT + 100))

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Nodes have 8 typed GPUs that Slurm really allocates: two jobs on one node get disjoint ones.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 expect_eq "$(run srun -N1 --gres=gpu:h100:3 printenv SLURM_STEP_GPUS)" 0,1,2 "GPUs of a 3-GPU step"
 gres=$(sinfo -h -N -n zn1 -o '%G')

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # A real PMIx program over 2 nodes x 2 ranks: every rank reads every other rank's data.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 out=$(run srun -N2 -n4 --mpi=pmix "$pmix_hello") || fail "srun --mpi=pmix failed: $out"
 echo "$out"

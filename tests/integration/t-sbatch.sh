@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # A batch job over two nodes runs a PMIx step and completes.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 cat >job.sh <<JOB
 #!/bin/sh

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # topology/tree is in force: --switches=1 keeps a 2-node job under one leaf switch.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 nodes=$(run srun -N2 --switches=1 hostname | sort | tr '\n' ' ')
 case "$nodes" in

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Every node has the cached topology Zenith's plugin will read: a real GPU server's XML where
 # one was assigned (ZENITH_CLUSTER_XML, set by run.sh for zn1), this machine's elsewhere.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 nodes="$ZENITH_CLUSTER_DIR/nodes.d"
 for n in zn1 zn2 zn3 zn4; do

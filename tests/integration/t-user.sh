@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # An unprivileged user runs interactive, PMIx and batch jobs.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 user=zenith-test
 id "$user" >/dev/null 2>&1 || useradd --system --no-create-home --shell /bin/sh "$user" ||
