@@ -53,6 +53,12 @@ unsigned zn_pci_distance(hwloc_obj_t a, hwloc_obj_t b)
     return ~0u;
 }
 
+static struct zn_pci_addr pci_addr_of(hwloc_obj_t pcidev)
+{
+    const struct hwloc_pcidev_attr_s *pci = &pcidev->attr->pcidev;
+    return (struct zn_pci_addr){pci->domain, pci->bus, pci->dev, pci->func};
+}
+
 static int pci_compare(const struct zn_pci_addr *a, const struct zn_pci_addr *b)
 {
     if (a->domain != b->domain)
@@ -77,10 +83,7 @@ static int nic_compare(const void *a, const void *b)
     int c;
 
     if (x->pcidev && y->pcidev) {
-        struct zn_pci_addr pa = {x->pcidev->attr->pcidev.domain, x->pcidev->attr->pcidev.bus,
-                                 x->pcidev->attr->pcidev.dev, x->pcidev->attr->pcidev.func};
-        struct zn_pci_addr pb = {y->pcidev->attr->pcidev.domain, y->pcidev->attr->pcidev.bus,
-                                 y->pcidev->attr->pcidev.dev, y->pcidev->attr->pcidev.func};
+        struct zn_pci_addr pa = pci_addr_of(x->pcidev), pb = pci_addr_of(y->pcidev);
         c = pci_compare(&pa, &pb);
         if (c)
             return c;
@@ -144,10 +147,7 @@ static int add_gpu(struct zn_topology *topo, hwloc_obj_t pcidev, enum zn_gpu_ven
     memset(gpu, 0, sizeof(*gpu));
     gpu->vendor = vendor;
     gpu->pcidev = pcidev;
-    gpu->pci.domain = pcidev->attr->pcidev.domain;
-    gpu->pci.bus = pcidev->attr->pcidev.bus;
-    gpu->pci.dev = pcidev->attr->pcidev.dev;
-    gpu->pci.func = pcidev->attr->pcidev.func;
+    gpu->pci = pci_addr_of(pcidev);
     format_busid(pcidev, gpu->busid, sizeof(gpu->busid));
     for (hwloc_obj_t os = pcidev->io_first_child; os; os = os->next_sibling) {
         const char *model;

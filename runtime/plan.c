@@ -885,12 +885,9 @@ struct zn_plan *zn_plan_compute(const struct zn_request *req, struct zn_error *e
             goto out;
         break;
     case ZN_BIND_NONE:
-        if (build_units(&p, false) < 0)
-            goto out;
-        assign_cpu_homes(&p);
         for (unsigned i = 0; i < plan->ntasks; i++) {
             hwloc_bitmap_copy(plan->tasks[i].cpus, p.allowed);
-            plan->tasks[i].ncores = (unsigned)p.nunits;
+            plan->tasks[i].ncores = (unsigned)count_allowed_cores(&p);
         }
         break;
     }
