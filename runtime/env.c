@@ -172,7 +172,7 @@ static int add_hugepages(struct zn_env *env, const struct zn_plan *plan)
         return -1;
     }
     rc = add(env, false, "ZENITH_HUGEPAGE_SIZE", "%s", size) < 0 ||
-                 add(env, false, "ZENITH_HUGEPAGES", "%s", list) < 0
+                 add(env, false, "ZENITH_HUGEPAGES_RESERVED", "%s", list) < 0
              ? -1
              : 0;
     free(list);

@@ -45,7 +45,7 @@ START_TEST(nvidia_task_environment)
     ck_assert_str_eq(zn_env_get(&env, "ZENITH_NIC"), "mlx5_2");
     ck_assert_str_eq(zn_env_get(&env, "UCX_NET_DEVICES"), "mlx5_2:2");
     ck_assert_ptr_null(zn_env_get(&env, "ROCR_VISIBLE_DEVICES"));
-    ck_assert_ptr_null(zn_env_get(&env, "ZENITH_HUGEPAGES"));
+    ck_assert_ptr_null(zn_env_get(&env, "ZENITH_HUGEPAGES_RESERVED"));
     zn_env_clear(&env);
 
     ck_assert_int_eq(zn_env_for_task(plan, 4, &env, &err), -1);
@@ -89,7 +89,7 @@ START_TEST(amd_unbound_and_hugepages)
     ck_assert_ptr_null(zn_env_get(&env, "UCX_NET_DEVICES"));
     /* 3M of 2M pages rounds up to 2 pages, all on node 0. */
     ck_assert_str_eq(zn_env_get(&env, "ZENITH_HUGEPAGE_SIZE"), "2M");
-    ck_assert_str_eq(zn_env_get(&env, "ZENITH_HUGEPAGES"), "0:2");
+    ck_assert_str_eq(zn_env_get(&env, "ZENITH_HUGEPAGES_RESERVED"), "0:2");
     zn_env_clear(&env);
     zn_plan_destroy(plan);
     zn_step_gpus_clear(&g);
