@@ -22,8 +22,9 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "integration: the local cluster needs root (it starts munged, slurmctld and slurmd)" >&2
     exit 1
 fi
-for f in "$ZENITH_BUILDDIR/tests/integration/pmix_hello" "$ZENITH_BUILDDIR/tools/zenith-plan"; do
-    [ -x "$f" ] || { echo "integration: $f is not built; run make first" >&2; exit 1; }
+for f in "$ZENITH_BUILDDIR/tests/integration/pmix_hello" "$ZENITH_BUILDDIR/tools/zenith-plan" \
+    "$ZENITH_BUILDDIR/spank/.libs/zenith.so"; do
+    [ -e "$f" ] || { echo "integration: $f is not built; run make first" >&2; exit 1; }
 done
 
 export ZENITH_SRCDIR="$src"
@@ -31,8 +32,23 @@ export ZENITH_CLUSTER_DIR=${ZENITH_TEST_CLUSTER_DIR:-/var/tmp/zenith-test-cluste
 export ZENITH_CLUSTER_PORT=${ZENITH_TEST_CLUSTER_PORT:-17817}
 export ZENITH_CLUSTER_NAME=zenith-test
 export ZENITH_PLAN="$ZENITH_BUILDDIR/tools/zenith-plan"
-# zn1 gets a real-looking 8-GPU server's topology; the other nodes this machine's.
-export ZENITH_CLUSTER_XML="zn1=$src/tests/fixtures/zenith-2s4n-8xH100-4xCX7-smt2.xml"
+export ZENITH_SPANK_PLUGIN="$ZENITH_BUILDDIR/spank/.libs/zenith.so"
+# Every node has this machine's topology, so plans are applied for real (t-spank-report.sh
+# runs a second cluster with GPU servers' topologies in report mode). A small huge page limit
+# keeps the tests' reservations cheap; PrologSlurmctld shows what slurmctld's side sees.
+export ZENITH_SPANK_ARGS="hugepages_max=64M"
+# PrologSlurmctld records the SPANK job environment slurmctld holds for each job
+# (t-spank-gang.sh reads it); slurmctld gives the script no hint of where to write.
+rm -rf "$ZENITH_CLUSTER_DIR/prolog-slurmctld"
+mkdir -p "$ZENITH_CLUSTER_DIR/prolog-slurmctld"
+cat >"$ZENITH_CLUSTER_DIR/prolog-slurmctld.sh" <<PROLOG
+#!/bin/sh
+env | grep '^SPANK_' >"$ZENITH_CLUSTER_DIR/prolog-slurmctld/\$SLURM_JOB_ID" || true
+exit 0
+PROLOG
+chmod 755 "$ZENITH_CLUSTER_DIR/prolog-slurmctld.sh"
+export ZENITH_CLUSTER_CONF_EXTRA="PrologSlurmctld=$ZENITH_CLUSTER_DIR/prolog-slurmctld.sh"
+unset ZENITH_CLUSTER_XML ZENITH_PLUGSTACK
 eval "$("$cluster" env)"
 export SLURM_CONF
 
@@ -45,7 +61,11 @@ finish() {
     if "$cluster" down >/dev/null; then
         # Nothing of this cluster may survive: daemons, steps, tasks.
         left=$(ps -eo stat=,pid=,args= | awk -v d="$ZENITH_CLUSTER_DIR" '$1 !~ /^Z/ && index($0, d)' | grep -v awk)
-        if [ -n "$left" ]; then
+        hp_end=$(awk '/^HugePages_Total/ { print $2 }' /proc/meminfo)
+        if [ "$hp_end" != "$hp_start" ]; then
+            echo "FAIL: teardown: HugePages_Total is $hp_end, it was $hp_start before the tests"
+            failed=$((failed + 1))
+        elif [ -n "$left" ]; then
             echo "FAIL: teardown left processes behind:"
             echo "$left"
             failed=$((failed + 1))
@@ -61,9 +81,11 @@ finish() {
     echo "integration: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
 }
+hp_start=$(awk '/^HugePages_Total/ { print $2 }' /proc/meminfo)
 trap 'finish; exit $?' EXIT
 
 "$cluster" down >/dev/null 2>&1
+hp_start=$(awk '/^HugePages_Total/ { print $2 }' /proc/meminfo)
 start=$(date +%s%N)
 if ! "$cluster" up 4; then
     failed=$((failed + 1))

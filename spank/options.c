@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "parse.h"
+#include "spank/options.h"
+
+const struct zn_option_spec zn_options[ZN_OPT_COUNT] = {
+    [ZN_OPT_GANG] = {"zenith-gang", NULL,
+                     "Zenith gang job: all nodes start together, packed into the tightest "
+                     "topology domain (one node, NVLink block, leaf switch). N: gang size in "
+                     "nodes. Not Slurm's time-slicing gang scheduling.",
+                     "ZENITH_GANG", true},
+    [ZN_OPT_BIND] = {"zenith-bind", "auto|gpu|numa|socket|core|none[,verbose]",
+                     "Zenith task placement: pin each task near its GPU (auto), NUMA node, "
+                     "socket, own cores, or not at all; verbose prints the binding report.",
+                     "ZENITH_BIND", false},
+    [ZN_OPT_MEM] = {"zenith-mem", "local|interleave|bind|none",
+                    "Zenith NUMA memory policy of each task (default: local when bound).",
+                    "ZENITH_MEM", false},
+    [ZN_OPT_HUGEPAGES] = {"zenith-hugepages", "SIZE[:PAGESIZE]",
+                          "Zenith: reserve SIZE of huge pages per node (e.g. 8G or 4G:1G) on the "
+                          "NUMA nodes of the node's tasks for the job's lifetime.",
+                          "ZENITH_HUGEPAGES", false},
+};
+
+int zn_bind_option_parse(const char *what, const char *text, enum zn_bind *bind, bool *verbose,
+                         struct zn_error *err)
+{
+    char mode[32];
+    const char *comma = strchr(text, ',');
+    size_t len = comma ? (size_t)(comma - text) : strlen(text);
+
+    *verbose = false;
+    if (comma) {
+        if (strcmp(comma + 1, "verbose") != 0)
+            return zn_fail(
+                err, "%s: '%s' is not a flag (the only flag is 'verbose', as in %s=gpu,verbose)",
+                what, comma + 1, what);
+        *verbose = true;
+    }
+    if (len == 0 && comma) {
+        /* ",verbose" alone keeps the default mode: only the report is asked for. */
+        *bind = ZN_BIND_AUTO;
+        return 0;
+    }
+    if (len >= sizeof(mode))
+        len = sizeof(mode) - 1;
+    memcpy(mode, text, len);
+    mode[len] = '\0';
+    return zn_bind_parse(what, mode, bind, err);
+}
+
+int zn_option_set(struct zn_request_opts *opts, enum zn_option_id id, const char *what,
+                  const char *value, struct zn_error *err)
+{
+    const struct zn_option_spec *spec = &zn_options[id];
+
+    if (!value || !*value) {
+        if (!spec->optional_value)
+            return zn_fail(err, "%s needs a value (%s)", what, spec->arginfo);
+        value = NULL;
+    }
+    switch (id) {
+    case ZN_OPT_GANG:
+        /* No value (or "job", its environment form): the gang is the whole job. */
+        opts->gang = 0;
+        if (value && strcmp(value, "job") != 0 &&
+            zn_parse_count(what, value, 65536, &opts->gang, err) < 0)
+            return -1;
+        break;
+    case ZN_OPT_BIND:
+        if (zn_bind_option_parse(what, value, &opts->bind, &opts->verbose, err) < 0)
+            return -1;
+        opts->bind_mode_given = value[0] != ',';
+        break;
+    case ZN_OPT_MEM:
+        if (zn_mem_parse(what, value, &opts->mem, err) < 0)
+            return -1;
+        break;
+    case ZN_OPT_HUGEPAGES:
+        if (zn_hugepages_parse(what, value, &opts->hugepage_bytes, &opts->hugepage_size, err) < 0)
+            return -1;
+        break;
+    default:
+        return zn_fail(err, "unknown option %d", (int)id);
+    }
+    opts->given[id] = true;
+    return 0;
+}
+
+int zn_option_check_limits(const struct zn_request_opts *opts, const struct zn_spank_config *cfg,
+                           struct zn_error *err)
+{
+    if (opts->given[ZN_OPT_HUGEPAGES] && cfg->hugepages_max &&
+        opts->hugepage_bytes > cfg->hugepages_max) {
+        char asked[32], max[32];
+        zn_format_size(opts->hugepage_bytes, asked, sizeof(asked));
+        zn_format_size(cfg->hugepages_max, max, sizeof(max));
+        return zn_fail(err,
+                       "--zenith-hugepages=%s is more than this site allows per node (%s, "
+                       "hugepages_max in plugstack.conf); ask for %s or less",
+                       asked, max, max);
+    }
+    return 0;
+}
+
+bool zn_option_node_request(const struct zn_request_opts *opts)
+{
+    return opts->given[ZN_OPT_BIND] || opts->given[ZN_OPT_MEM] || opts->given[ZN_OPT_HUGEPAGES];
+}

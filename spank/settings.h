@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef ZENITH_SPANK_SETTINGS_H
+#define ZENITH_SPANK_SETTINGS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "hugepages.h"
+#include "plan.h"
+
+/* The site's settings: the arguments after the plugin path on its plugstack.conf line. Plain C
+ * without Slurm headers, so the parser is unit tested. */
+struct zn_spank_config {
+    enum zn_bind bind;        /* bind= default placement */
+    bool verbose;             /* bind=...,verbose: report every step */
+    enum zn_mem mem;          /* mem= default memory policy */
+    uint64_t hugepages_max;   /* hugepages_max= bytes per node a job may reserve, 0: none */
+    char topology[PATH_MAX];  /* topology= cached hwloc XML, %n = node name */
+    char state_dir[PATH_MAX]; /* state_dir= where huge page reservations are recorded */
+    bool exclusive_only;      /* act only on jobs that have the whole node */
+    bool default_off;         /* act only when the user asked with a Zenith option */
+    bool report_only;         /* plan and report, change nothing (trial runs, other hosts' XML) */
+};
+
+#define ZN_DEFAULT_TOPOLOGY  "/var/lib/zenith/topology.xml"
+#define ZN_DEFAULT_STATE_DIR ZN_DEFAULT_HUGEPAGE_STATE_DIR
+
+/* Strict: an unknown key, a missing or bad value, or a repeated key is refused with a message
+ * naming the argument. */
+int zn_spank_config_parse(int argc, char *const argv[], struct zn_spank_config *cfg,
+                          struct zn_error *err);
+
+/* The topology path for node `node` (%n expanded, %% is a percent sign). */
+int zn_spank_topology_path(const struct zn_spank_config *cfg, const char *node, char *buf,
+                           size_t len, struct zn_error *err);
+
+#endif

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The SPANK plugin's policy: plugstack arguments, option values, and what a step gets. */
+#include "config.h"
+
+#include <check.h>
+#include <string.h>
+
+#include "spank/options.h"
+#include "spank/policy.h"
+#include "spank/settings.h"
+#include "testutil.h"
+
+static int parse_args(const char *a, const char *b, struct zn_spank_config *cfg,
+                      struct zn_error *err)
+{
+    char *argv[2] = {(char *)a, (char *)b};
+    return zn_spank_config_parse((a != NULL) + (b != NULL), argv, cfg, err);
+}
+
+#define ASSERT_REFUSED(a, b, needle)                                                               \
+    do {                                                                                           \
+        struct zn_spank_config c_;                                                                 \
+        struct zn_error e_;                                                                        \
+        ck_assert_int_eq(parse_args(a, b, &c_, &e_), -1);                                          \
+        ck_assert_msg(strstr(e_.text, needle) && strncmp(e_.text, "zenith: ", 8) == 0,             \
+                      "message '%s' lacks '%s'", e_.text, needle);                                 \
+    } while (0)
+
+START_TEST(plugstack_defaults_and_values)
+{
+    struct zn_spank_config cfg;
+    struct zn_error err;
+    char path[64];
+
+    ck_assert_int_eq(parse_args(NULL, NULL, &cfg, &err), 0);
+    ck_assert_int_eq(cfg.bind, ZN_BIND_AUTO);
+    ck_assert_int_eq(cfg.mem, ZN_MEM_DEFAULT);
+    ck_assert(!cfg.verbose && !cfg.exclusive_only && !cfg.default_off && !cfg.report_only);
+    ck_assert_str_eq(cfg.topology, ZN_DEFAULT_TOPOLOGY);
+    ck_assert_str_eq(cfg.state_dir, ZN_DEFAULT_STATE_DIR);
+    ck_assert_uint_eq(cfg.hugepages_max, 0);
+
+    ck_assert_msg(parse_args("bind=numa,verbose", "hugepages_max=16G", &cfg, &err) == 0, "%s",
+                  err.text);
+    ck_assert_int_eq(cfg.bind, ZN_BIND_NUMA);
+    ck_assert(cfg.verbose);
+    ck_assert_uint_eq(cfg.hugepages_max, 16ULL << 30);
+
+    ck_assert_int_eq(parse_args("topology=/var/lib/zenith/%n.xml", "report_only", &cfg, &err), 0);
+    ck_assert(cfg.report_only);
+    ck_assert_int_eq(zn_spank_topology_path(&cfg, "gpu17", path, sizeof(path), &err), 0);
+    ck_assert_str_eq(path, "/var/lib/zenith/gpu17.xml");
+    ck_assert_int_eq(parse_args("topology=/t/100%%/%n", NULL, &cfg, &err), 0);
+    ck_assert_int_eq(zn_spank_topology_path(&cfg, "a", path, sizeof(path), &err), 0);
+    ck_assert_str_eq(path, "/t/100%/a");
+    ck_assert_int_eq(zn_spank_topology_path(&cfg, "a-very-long-node-name-that-does-not-fit-in-it",
+                                            path, 20, &err),
+                     -1);
+}
+END_TEST
+
+START_TEST(plugstack_refusals_name_the_argument)
+{
+    ASSERT_REFUSED("bind=fast", NULL, "bind=fast is not a bind mode");
+    ASSERT_REFUSED("bind=gpu,loud", NULL, "'loud' is not a flag");
+    ASSERT_REFUSED("mem=near", NULL, "mem=near is not a memory policy");
+    ASSERT_REFUSED("hugepages_max=lots", NULL, "hugepages_max");
+    ASSERT_REFUSED("topology=relative.xml", NULL, "topology=relative.xml: give an absolute path");
+    ASSERT_REFUSED("colour=blue", NULL, "'colour=blue' is unknown");
+    ASSERT_REFUSED("exclusive_only=yes", NULL, "'exclusive_only=yes' takes no value");
+    ASSERT_REFUSED("bind", NULL, "'bind' needs a value");
+    ASSERT_REFUSED("state_dir=", NULL, "'state_dir=' needs a value");
+    ASSERT_REFUSED("bind=gpu", "bind=numa", "'bind' is given twice");
+}
+END_TEST
+
+START_TEST(option_values)
+{
+    struct zn_request_opts o = {0};
+    struct zn_error err;
+
+    ck_assert_int_eq(zn_option_set(&o, ZN_OPT_BIND, "--zenith-bind", "core,verbose", &err), 0);
+    ck_assert(o.given[ZN_OPT_BIND] && o.verbose && o.bind == ZN_BIND_CORE);
+    ck_assert_int_eq(zn_option_set(&o, ZN_OPT_BIND, "--zenith-bind", ",verbose", &err), 0);
+    ck_assert(o.verbose && o.bind == ZN_BIND_AUTO);
+    ck_assert_int_eq(zn_option_set(&o, ZN_OPT_MEM, "ZENITH_MEM", "interleave", &err), 0);
+    ck_assert_int_eq(o.mem, ZN_MEM_INTERLEAVE);
+    ck_assert_int_eq(zn_option_set(&o, ZN_OPT_HUGEPAGES, "--zenith-hugepages", "4G:1G", &err), 0);
+    ck_assert_uint_eq(o.hugepage_bytes, 4ULL << 30);
+    ck_assert_uint_eq(o.hugepage_size, 1ULL << 30);
+    /* --zenith-gang alone (NULL here, "" when it reaches slurmstepd) is the whole job. */
+    ck_assert_int_eq(zn_option_set(&o, ZN_OPT_GANG, "--zenith-gang", NULL, &err), 0);
+    ck_assert(o.given[ZN_OPT_GANG] && o.gang == 0);
+    ck_assert_int_eq(zn_option_set(&o, ZN_OPT_GANG, "--zenith-gang", "", &err), 0);
+    ck_assert_int_eq(zn_option_set(&o, ZN_OPT_GANG, "ZENITH_GANG", "job", &err), 0);
+    ck_assert_uint_eq(o.gang, 0);
+    ck_assert_int_eq(zn_option_set(&o, ZN_OPT_GANG, "--zenith-gang", "4", &err), 0);
+    ck_assert_uint_eq(o.gang, 4);
+    ck_assert(zn_option_node_request(&o));
+    struct zn_request_opts gang_only = {0};
+    ck_assert_int_eq(zn_option_set(&gang_only, ZN_OPT_GANG, "--zenith-gang", "2", &err), 0);
+    ck_assert(!zn_option_node_request(&gang_only));
+}
+END_TEST
+
+#define ASSERT_OPTION_REFUSED(id, what, value, needle)                                             \
+    do {                                                                                           \
+        struct zn_request_opts o_ = {0};                                                           \
+        struct zn_error e_;                                                                        \
+        ck_assert_int_eq(zn_option_set(&o_, id, what, value, &e_), -1);                            \
+        ck_assert_msg(strstr(e_.text, needle), "message '%s' lacks '%s'", e_.text, needle);        \
+        ck_assert(!o_.given[id]);                                                                  \
+    } while (0)
+
+START_TEST(option_refusals_name_option_and_value)
+{
+    ASSERT_OPTION_REFUSED(ZN_OPT_BIND, "--zenith-bind", "close", "--zenith-bind=close");
+    ASSERT_OPTION_REFUSED(ZN_OPT_BIND, "ZENITH_BIND", "gpu,quiet", "ZENITH_BIND: 'quiet'");
+    ASSERT_OPTION_REFUSED(ZN_OPT_BIND, "--zenith-bind", "", "--zenith-bind needs a value");
+    ASSERT_OPTION_REFUSED(ZN_OPT_MEM, "--zenith-mem", "firsttouch", "--zenith-mem=firsttouch");
+    ASSERT_OPTION_REFUSED(ZN_OPT_HUGEPAGES, "--zenith-hugepages", "8X", "--zenith-hugepages");
+    ASSERT_OPTION_REFUSED(ZN_OPT_HUGEPAGES, "--zenith-hugepages", "8G:3M", "power of two");
+    ASSERT_OPTION_REFUSED(ZN_OPT_GANG, "--zenith-gang", "0", "--zenith-gang");
+    ASSERT_OPTION_REFUSED(ZN_OPT_GANG, "--zenith-gang", "-3", "--zenith-gang");
+}
+END_TEST
+
+START_TEST(hugepages_limit)
+{
+    struct zn_spank_config cfg;
+    struct zn_request_opts o = {0};
+    struct zn_error err;
+
+    ck_assert_int_eq(parse_args("hugepages_max=1G", NULL, &cfg, &err), 0);
+    ck_assert_int_eq(zn_option_set(&o, ZN_OPT_HUGEPAGES, "--zenith-hugepages", "1G", &err), 0);
+    ck_assert_int_eq(zn_option_check_limits(&o, &cfg, &err), 0);
+    ck_assert_int_eq(zn_option_set(&o, ZN_OPT_HUGEPAGES, "--zenith-hugepages", "2G", &err), 0);
+    ck_assert_int_eq(zn_option_check_limits(&o, &cfg, &err), -1);
+    ck_assert_msg(strstr(err.text, "--zenith-hugepages=2G is more than this site allows per "
+                                   "node (1G, hugepages_max"),
+                  "%s", err.text);
+}
+END_TEST
+
+static struct zn_decision decide(const char *arg, struct zn_request_opts *o,
+                                 struct zn_step_facts facts)
+{
+    struct zn_spank_config cfg;
+    struct zn_error err;
+    struct zn_decision d;
+
+    ck_assert_msg(parse_args(arg, NULL, &cfg, &err) == 0, "%s", err.text);
+    zn_spank_decide(&cfg, o, &facts, &d);
+    return d;
+}
+
+START_TEST(decisions)
+{
+    struct zn_request_opts none = {0}, bind = {0}, mem = {0}, pages = {0};
+    struct zn_error err;
+    struct zn_decision d;
+
+    ck_assert_int_eq(zn_option_set(&bind, ZN_OPT_BIND, "b", "numa,verbose", &err), 0);
+    ck_assert_int_eq(zn_option_set(&mem, ZN_OPT_MEM, "m", "bind", &err), 0);
+    ck_assert_int_eq(zn_option_set(&pages, ZN_OPT_HUGEPAGES, "h", "64M", &err), 0);
+
+    /* Defaults act on every step, quietly, and a failure then never stops the job. */
+    d = decide(NULL, &none, (struct zn_step_facts){0});
+    ck_assert(d.plan && d.apply && !d.reserve && !d.verbose && !d.strict);
+    ck_assert_int_eq(d.policy.bind, ZN_BIND_AUTO);
+    ck_assert_str_eq(d.why, "");
+
+    /* Asked by name: verbose from the option, strict. */
+    d = decide("bind=core", &bind, (struct zn_step_facts){0});
+    ck_assert(d.plan && d.apply && d.verbose && d.strict);
+    ck_assert_int_eq(d.policy.bind, ZN_BIND_NUMA);
+
+    d = decide("default_off", &none, (struct zn_step_facts){0});
+    ck_assert(!d.plan);
+    ck_assert_msg(strstr(d.why, "default_off"), "%s", d.why);
+    d = decide("default_off", &pages, (struct zn_step_facts){0});
+    ck_assert(d.plan && d.reserve && d.strict);
+    ck_assert_uint_eq(d.policy.hugepage_bytes, 64ULL << 20);
+
+    d = decide("exclusive_only", &bind, (struct zn_step_facts){.whole_node = false});
+    ck_assert(!d.plan);
+    ck_assert_msg(strstr(d.why, "exclusive_only"), "%s", d.why);
+    d = decide("exclusive_only", &bind, (struct zn_step_facts){.whole_node = true});
+    ck_assert(d.plan);
+
+    d = decide("report_only", &pages, (struct zn_step_facts){0});
+    ck_assert(d.plan && !d.apply && !d.reserve);
+    ck_assert_msg(strstr(d.why, "report_only"), "%s", d.why);
+
+    /* srun --cpu-bind wins over the site default, not over --zenith-bind. */
+    d = decide(NULL, &none, (struct zn_step_facts){.user_cpu_bind = true, .user_mem_bind = true});
+    ck_assert_int_eq(d.policy.bind, ZN_BIND_NONE);
+    ck_assert_int_eq(d.policy.mem, ZN_MEM_NONE);
+    ck_assert_msg(strstr(d.why, "srun --cpu-bind wins") && strstr(d.why, "srun --mem-bind wins"),
+                  "%s", d.why);
+    /* ",verbose" alone asks for the report, not for a mode: --cpu-bind still wins. */
+    struct zn_request_opts report = {0};
+    ck_assert_int_eq(zn_option_set(&report, ZN_OPT_BIND, "b", ",verbose", &err), 0);
+    d = decide(NULL, &report, (struct zn_step_facts){.user_cpu_bind = true});
+    ck_assert(d.verbose);
+    ck_assert_int_eq(d.policy.bind, ZN_BIND_NONE);
+    d = decide(NULL, &bind, (struct zn_step_facts){.user_cpu_bind = true});
+    ck_assert_int_eq(d.policy.bind, ZN_BIND_NUMA);
+    ck_assert_msg(strstr(d.why, "overrides srun --cpu-bind"), "%s", d.why);
+    d = decide(NULL, &mem, (struct zn_step_facts){.user_cpu_bind = true, .user_mem_bind = true});
+    ck_assert_int_eq(d.policy.bind, ZN_BIND_NONE);
+    ck_assert_int_eq(d.policy.mem, ZN_MEM_BIND);
+
+    /* The batch script itself is never pinned, but may hold the job's huge pages. */
+    d = decide("bind=core", &pages, (struct zn_step_facts){.batch = true});
+    ck_assert(d.plan && d.reserve);
+    ck_assert_int_eq(d.policy.bind, ZN_BIND_NONE);
+    ck_assert_int_eq(d.policy.mem, ZN_MEM_NONE);
+}
+END_TEST
+
+int main(void)
+{
+    TCase *tc = tcase_create("spank");
+    tcase_add_test(tc, plugstack_defaults_and_values);
+    tcase_add_test(tc, plugstack_refusals_name_the_argument);
+    tcase_add_test(tc, option_values);
+    tcase_add_test(tc, option_refusals_name_option_and_value);
+    tcase_add_test(tc, hugepages_limit);
+    tcase_add_test(tc, decisions);
+    return test_run("spank", tc);
+}
