@@ -239,6 +239,13 @@ int zn_remote_init_post_opt(spank_t sp)
         hwloc_bitmap_free(allowed);
         return fail_step(&err);
     }
+    {
+        char *cpus = NULL;
+        hwloc_bitmap_list_asprintf(&cpus, allowed);
+        add_note("zenith: %s: the step has Slurm cores %s = CPUs %s", zn_spank.node, cores,
+                 cpus ? cpus : "?");
+        free(cpus);
+    }
     if (ignored)
         add_note("zenith: %s: %u of Slurm's cores (%s) are not in %s: slurm.conf describes more "
                  "cores than this topology file has",

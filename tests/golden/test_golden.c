@@ -38,10 +38,12 @@ enum shape {
     TWO_TASKS_PER_GPU,
     CPU_ONLY_16,
     HALF_NODE,
+    HALF_GPUS_WHOLE_NODE,
     NSHAPES
 };
-static const char *const shape_names[] = {"1-task-per-node", "1-task-per-gpu", "2-tasks-per-gpu",
-                                          "cpu-only-16-tasks", "half-node"};
+static const char *const shape_names[] = {"1-task-per-node", "1-task-per-gpu",
+                                          "2-tasks-per-gpu", "cpu-only-16-tasks",
+                                          "half-node",       "half-gpus-whole-node"};
 
 struct golden_case {
     char path[4096];
@@ -103,6 +105,16 @@ static char *render(const struct golden_case *gc, const struct zn_topology *topo
     case HALF_NODE:
         allowed = hwloc_bitmap_alloc();
         half_node(topo, allowed, gpu_list, sizeof(gpu_list), &ntasks);
+        break;
+    case HALF_GPUS_WHOLE_NODE:
+        /* srun --ntasks-per-node=4 --gres=gpu:4 on a whole 8-GPU node: the shape the SPANK
+         * plugin's report is checked against in the real cluster (t-spank-report.sh). */
+        if (topo->ngpus < 2) {
+            *skip = true;
+            return NULL;
+        }
+        snprintf(gpu_list, sizeof(gpu_list), "0-%zu", topo->ngpus / 2 - 1);
+        ntasks = (unsigned)(topo->ngpus / 2);
         break;
     case NSHAPES:
         break;
