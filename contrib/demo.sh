@@ -27,7 +27,8 @@ echo "== Task 0's environment in that plan"
 "$plan" --xml "$server" --tasks 8 --gpus 0-7 --format env | sed -n '2,/^# task 1/p' | sed '$d'
 
 echo
-echo "== A local Slurm cluster: 4 nodes that look like 8-GPU servers, two leaf switches"
+echo "== A local Slurm cluster: 4 nodes with this machine's CPUs and 8 (stand-in) GPUs each,"
+echo "   two leaf switches, Zenith's SPANK plugin in plugstack.conf"
 "$cluster" up 4
 eval "$("$cluster" env)"
 export SLURM_CONF
@@ -36,5 +37,9 @@ echo
 echo "== A 2-node job: 4 ranks over PMIx, 2 GPUs per node; where each rank landed"
 cd /tmp
 srun -N2 --ntasks-per-node=2 --gres=gpu:2 --mpi=pmix "$top/build/tests/integration/pmix_hello" | sort -n -k2
+echo
+echo "== The same job with Zenith's binding report and 8M of huge pages per node"
+srun -N2 --ntasks-per-node=2 --gres=gpu:2 --mpi=pmix --zenith-bind=core,verbose --zenith-hugepages=8M \
+    "$top/build/tests/integration/pmix_hello" 2>&1 | sort -s -k1,1
 echo
 echo "The cluster stays up: eval \"\$($cluster env)\" to use it, '$cluster down' to stop it."

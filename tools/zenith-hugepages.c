@@ -45,9 +45,15 @@ static int for_each_key(const char *dir, int (*fn)(const char *key, void *arg), 
     return rc;
 }
 
+struct listing {
+    const char *dir;
+    unsigned count;
+};
+
 static int print_record(const char *key, void *arg)
 {
-    const char *dir = arg;
+    struct listing *listing = arg;
+    const char *dir = listing->dir;
     char path[4096], line[256];
     FILE *f;
 
@@ -55,6 +61,7 @@ static int print_record(const char *key, void *arg)
     f = fopen(path, "r");
     if (!f)
         return 0; /* released meanwhile */
+    listing->count++;
     printf("%s:", key);
     while (fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\n")] = '\0';
@@ -114,7 +121,10 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[optind++];
     if (strcmp(cmd, "list") == 0 && optind == argc && !all) {
-        rc = for_each_key(ledger.state_dir, print_record, (void *)ledger.state_dir);
+        struct listing seen = {ledger.state_dir, 0};
+        rc = for_each_key(ledger.state_dir, print_record, &seen);
+        if (rc == 0 && seen.count == 0)
+            printf("no huge page reservations recorded in %s\n", ledger.state_dir);
     } else if (strcmp(cmd, "release") == 0 && (all ? optind == argc : optind < argc)) {
         if (all)
             rc = for_each_key(ledger.state_dir, release_key, &ledger);

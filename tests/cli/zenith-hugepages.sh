@@ -1,0 +1,37 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# zenith-hugepages's command line on a state directory of its own: help, refusals, listing,
+# and records it cannot or need not release (the kernel's pools are never touched here).
+set -u
+tool="${ZENITH_BUILDDIR:-.}/tools/zenith-hugepages"
+state="${TMPDIR:-/tmp}/zenith-hugepages-cli-$$"
+passed=0
+failed=0
+check() {
+    want_rc=$1 needle=$2 what=$3
+    shift 3
+    out=$("$tool" "$@" 2>&1)
+    rc=$?
+    if [ "$rc" -eq "$want_rc" ] && printf '%s' "$out" | grep -qF -- "$needle"; then
+        passed=$((passed + 1)); echo "ok - $what"
+    else
+        failed=$((failed + 1)); echo "not ok - $what (exit $rc): $out"
+    fi
+}
+check 0 "zenith-hugepages [--state-dir DIR] list" "--help" --help
+check 2 "needs a command: list or release" "no command" --state-dir "$state"
+check 2 "'frob' with these arguments is not a command" "unknown command" --state-dir "$state" frob
+check 2 "'release' with these arguments is not a command" "release without keys" --state-dir "$state" release
+check 2 "'list' with these arguments is not a command" "list takes no keys" --state-dir "$state" list x
+check 0 "no huge page reservations recorded in $state" "list of a missing state directory" --state-dir "$state" list
+check 0 "12.zn1: no such record" "release of an unknown key" --state-dir "$state" release 12.zn1
+check 1 "'../x'" "a key that is not a record name" --state-dir "$state" release ../x
+mkdir -p "$state"
+printf 'zenith-hugepages 1\npage_size 2097152\nnode 0 3\n' >"$state/7.zn2"
+check 0 "7.zn2: page_size 2097152; node 0 3;" "list shows a record" --state-dir "$state" list
+printf 'garbage\n' >"$state/8.zn2"
+check 1 "damaged" "a damaged record is refused and kept" --state-dir "$state" release 8.zn2
+[ -f "$state/8.zn2" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "not ok - damaged record kept"; }
+rm -rf "$state"
+echo "zenith-hugepages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
