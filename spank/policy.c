@@ -45,9 +45,11 @@ void zn_spank_decide(const struct zn_spank_config *cfg, const struct zn_request_
 
     if (facts->batch) {
         /* The script only launches steps; pinning it would squeeze every tool it runs onto
-         * one task's share. Huge pages are per job, so the batch step may reserve them. */
+         * one task's share, and a plan in its environment would read as the user's request
+         * to the sruns inside it. Huge pages are per job, so the batch step may reserve them. */
         d->policy.bind = ZN_BIND_NONE;
         d->policy.mem = ZN_MEM_NONE;
+        d->apply = false;
         return;
     }
     if (facts->user_cpu_bind && !bind_given) {

@@ -40,3 +40,8 @@ expect_eq "$(run srun -w zn2 -n2 --cpu-bind=none --zenith-bind=core sh -c "$prob
 # The task environment carries the plan; the user's own OMP_NUM_THREADS is kept.
 env_out=$(OMP_NUM_THREADS=7 run srun -w zn2 -n2 --zenith-bind=core sh -c 'echo "$SLURM_LOCALID $ZENITH_CPUS $OMP_NUM_THREADS $NCCL_IGNORE_CPU_AFFINITY"' | sort)
 expect_eq "$env_out" "$(echo "$want" | awk '{ print $1, $2, 7, 1 }')" "task environment"
+
+# Steps inside a batch job are placed like any other (the script itself is left alone).
+printf '#!/bin/sh\nsrun -n2 sh -c %s\n' "'$probe'" >"$work/bind-job.sh"
+id=$(sbatch_wait -w zn2 -n2 -o "$work/bind-job.out" "$work/bind-job.sh") || fail "batch job failed: $(cat "$work/bind-job.out")"
+expect_eq "$(grep -E '^[0-9]+ ' "$work/bind-job.out" | sort)" "$want" "tasks of a step inside a batch job"

@@ -213,7 +213,7 @@ START_TEST(decisions)
 
     /* The batch script itself is never pinned, but may hold the job's huge pages. */
     d = decide("bind=core", &pages, (struct zn_step_facts){.batch = true});
-    ck_assert(d.plan && d.reserve);
+    ck_assert(d.plan && d.reserve && !d.apply);
     ck_assert_int_eq(d.policy.bind, ZN_BIND_NONE);
     ck_assert_int_eq(d.policy.mem, ZN_MEM_NONE);
 }
