@@ -39,7 +39,11 @@ cd /tmp
 srun -N2 --ntasks-per-node=2 --gres=gpu:2 --mpi=pmix "$top/build/tests/integration/pmix_hello" | sort -n -k2
 echo
 echo "== The same job with Zenith's binding report and 8M of huge pages per node"
+report=$(mktemp)
 srun -N2 --ntasks-per-node=2 --gres=gpu:2 --mpi=pmix --zenith-bind=core,verbose --zenith-hugepages=8M \
-    "$top/build/tests/integration/pmix_hello" 2>&1 | sort -s -k1,1
+    "$top/build/tests/integration/pmix_hello" 2>"$report" | sort -n -k2
+echo "-- the binding reports (each node writes its own, on the job's standard error):"
+cat "$report"
+rm -f "$report"
 echo
 echo "The cluster stays up: eval \"\$($cluster env)\" to use it, '$cluster down' to stop it."
