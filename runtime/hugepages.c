@@ -146,26 +146,6 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-/* Digits only, no sign or spaces, no overflow; advances *p. */
-static int parse_u64(const char **p, uint64_t *out)
-{
-    const char *s = *p;
-    uint64_t value = 0;
-
-    if (*s < '0' || *s > '9')
-        return -1;
-    while (*s >= '0' && *s <= '9') {
-        unsigned digit = (unsigned)(*s - '0');
-        if (value > (UINT64_MAX - digit) / 10)
-            return -1;
-        value = value * 10 + digit;
-        s++;
-    }
-    *p = s;
-    *out = value;
-    return 0;
-}
-
 static int pool_path(const struct zn_hugepage_ledger *ledger, unsigned node, uint64_t page_size,
                      char *buf, size_t len, struct zn_error *err)
 {
@@ -193,7 +173,7 @@ static int pool_read(const struct zn_hugepage_ledger *ledger, unsigned node, uin
         return zn_fail(err, "could not read the %s huge page pool of NUMA node %u (%s): %s", size,
                        node, path, strerror(errno));
     }
-    if (parse_u64(&p, pages) < 0 || (*p != '\0' && strcmp(p, "\n") != 0))
+    if (zn_parse_digits(&p, pages) < 0 || (*p != '\0' && strcmp(p, "\n") != 0))
         return zn_fail(err, "%s does not hold a page count (\"%.32s\"); is %s a sysfs tree?", path,
                        text, ledger->sysfs_root);
     return 0;
@@ -417,7 +397,7 @@ static int record_read(const char *path, uint64_t *page_size, struct zn_hugepage
     if (strncmp(p, RECORD_MAGIC "\npage_size ", strlen(RECORD_MAGIC "\npage_size ")) != 0)
         goto bad;
     p += strlen(RECORD_MAGIC "\npage_size ");
-    if (parse_u64(&p, page_size) < 0 || *p++ != '\n' || check_page_size(*page_size, NULL) < 0)
+    if (zn_parse_digits(&p, page_size) < 0 || *p++ != '\n' || check_page_size(*page_size, NULL) < 0)
         goto bad;
     while (*p) {
         struct zn_hugepage_share share;
@@ -425,8 +405,8 @@ static int record_read(const char *path, uint64_t *page_size, struct zn_hugepage
         if (strncmp(p, "node ", 5) != 0)
             goto bad;
         p += 5;
-        if (parse_u64(&p, &node) < 0 || node > UINT_MAX || *p++ != ' ' ||
-            parse_u64(&p, &share.pages) < 0 || *p++ != '\n')
+        if (zn_parse_digits(&p, &node) < 0 || node > UINT_MAX || *p++ != ' ' ||
+            zn_parse_digits(&p, &share.pages) < 0 || *p++ != '\n')
             goto bad;
         share.numa_os = (unsigned)node;
         if (n == cap) {

@@ -11,17 +11,16 @@
 
 #include "parse.h"
 
-/* Reads one decimal unsigned number at *p, advancing *p. No sign, no spaces. */
-static int read_unsigned(const char **p, unsigned long long max, unsigned long long *out)
+int zn_parse_digits(const char **p, uint64_t *out)
 {
     const char *s = *p;
-    unsigned long long value = 0;
+    uint64_t value = 0;
 
     if (!isdigit((unsigned char)*s))
         return -1;
     while (isdigit((unsigned char)*s)) {
         unsigned digit = (unsigned)(*s - '0');
-        if (value > (max - digit) / 10)
+        if (value > (UINT64_MAX - digit) / 10)
             return -1;
         value = value * 10 + digit;
         s++;
@@ -46,29 +45,30 @@ int zn_parse_index_list(const char *what, const char *text, unsigned max_index, 
         goto out;
     }
     while (*p) {
-        unsigned long long first, last;
+        uint64_t first, last;
 
-        if (read_unsigned(&p, ~0ULL, &first) < 0)
+        if (zn_parse_digits(&p, &first) < 0)
             goto bad;
         last = first;
         if (*p == '-') {
             p++;
-            if (read_unsigned(&p, ~0ULL, &last) < 0)
+            if (zn_parse_digits(&p, &last) < 0)
                 goto bad;
             if (last < first) {
-                zn_fail(err, "%s=%s: range %llu-%llu runs backwards", what, text, first, last);
+                zn_fail(err, "%s=%s: range %" PRIu64 "-%" PRIu64 " runs backwards", what, text,
+                        first, last);
                 goto out;
             }
         }
         if (last > max_index) {
-            zn_fail(err, "%s=%s: index %llu is out of range (highest is %u)", what, text, last,
-                    max_index);
+            zn_fail(err, "%s=%s: index %" PRIu64 " is out of range (highest is %u)", what, text,
+                    last, max_index);
             goto out;
         }
-        for (unsigned long long v = first; v <= last; v++) {
+        for (uint64_t v = first; v <= last; v++) {
             for (size_t i = 0; i < n; i++) {
                 if (list[i] == v) {
-                    zn_fail(err, "%s=%s: index %llu is listed twice", what, text, v);
+                    zn_fail(err, "%s=%s: index %" PRIu64 " is listed twice", what, text, v);
                     goto out;
                 }
             }
@@ -108,9 +108,9 @@ int zn_parse_count(const char *what, const char *text, unsigned max, unsigned *o
                    struct zn_error *err)
 {
     const char *p = text;
-    unsigned long long value;
+    uint64_t value;
 
-    if (!text || read_unsigned(&p, ~0ULL, &value) < 0 || *p)
+    if (!text || zn_parse_digits(&p, &value) < 0 || *p)
         return zn_fail(err, "%s=%s is not a positive whole number", what, text ? text : "");
     if (value == 0 || value > max)
         return zn_fail(err, "%s=%s is out of range (1-%u)", what, text, max);
@@ -121,10 +121,10 @@ int zn_parse_count(const char *what, const char *text, unsigned max, unsigned *o
 int zn_parse_size(const char *what, const char *text, uint64_t *out, struct zn_error *err)
 {
     const char *p = text;
-    unsigned long long value;
+    uint64_t value;
     unsigned shift = 0;
 
-    if (!text || read_unsigned(&p, ~0ULL, &value) < 0)
+    if (!text || zn_parse_digits(&p, &value) < 0)
         goto bad;
     switch (toupper((unsigned char)*p)) {
     case '\0':

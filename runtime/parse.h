@@ -11,6 +11,10 @@
  * strict: the whole string must be valid, and on failure the message names `what` (the option
  * or variable) and the bad value. */
 
+/* One decimal number at *p (digits only: no sign, no spaces), advancing *p past it; -1 when
+ * there is no digit or it overflows. For parsers of larger texts (lists, kernel files). */
+int zn_parse_digits(const char **p, uint64_t *out);
+
 /* "0-3,8,10-11" -> indices in the order written, duplicates refused, each <= max_index.
  * *out is malloc'd (NULL when *count is 0; an empty string is refused). */
 int zn_parse_index_list(const char *what, const char *text, unsigned max_index, unsigned **out,
