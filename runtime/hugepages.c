@@ -74,6 +74,11 @@ static int check_key(const char *key, struct zn_error *err)
     return 0;
 }
 
+bool zn_hugepages_is_record(const char *name)
+{
+    return check_key(name, NULL) == 0;
+}
+
 static int check_page_size(uint64_t page_size, struct zn_error *err)
 {
     /* sysfs names pools in kB. */

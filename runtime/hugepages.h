@@ -2,6 +2,7 @@
 #ifndef ZENITH_HUGEPAGES_H
 #define ZENITH_HUGEPAGES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,10 @@ int zn_hugepages_reserve(const struct zn_hugepage_ledger *ledger, const char *ke
  * lowered are dropped from it so a retry never gives back twice). */
 int zn_hugepages_release(const struct zn_hugepage_ledger *ledger, const char *key,
                          struct zn_error *err);
+
+/* Whether a file name in the state directory is a reservation record (not the lock or a
+ * temporary file): the keys zn_hugepages_reserve accepts. */
+bool zn_hugepages_is_record(const char *name);
 
 /* Pages currently configured in one pool (nr_hugepages), for checks and reports. */
 int zn_hugepages_pool(const struct zn_hugepage_ledger *ledger, unsigned numa_os, uint64_t page_size,

@@ -29,7 +29,7 @@ static void usage(FILE *out)
             ZN_DEFAULT_HUGEPAGE_STATE_DIR);
 }
 
-/* Keys of every record: the directory's files except the lock and temporary files. */
+/* Keys of every record in the state directory. */
 static int for_each_key(const char *dir, int (*fn)(const char *key, void *arg), void *arg)
 {
     DIR *d = opendir(dir);
@@ -39,7 +39,7 @@ static int for_each_key(const char *dir, int (*fn)(const char *key, void *arg), 
     if (!d)
         return 0; /* no directory: nothing was ever reserved */
     while ((de = readdir(d)))
-        if (de->d_name[0] != '.' && strcmp(de->d_name, "lock") != 0 && fn(de->d_name, arg) < 0)
+        if (zn_hugepages_is_record(de->d_name) && fn(de->d_name, arg) < 0)
             rc = -1;
     closedir(d);
     return rc;
