@@ -3,21 +3,10 @@
 # zenith-hugepages's command line on a state directory of its own: help, refusals, listing,
 # and records it cannot or need not release (the kernel's pools are never touched here).
 set -u
-tool="${ZENITH_BUILDDIR:-.}/tools/zenith-hugepages"
+cli="${ZENITH_BUILDDIR:-.}/tools/zenith-hugepages"
 state="${TMPDIR:-/tmp}/zenith-hugepages-cli-$$"
-passed=0
-failed=0
-check() {
-    want_rc=$1 needle=$2 what=$3
-    shift 3
-    out=$("$tool" "$@" 2>&1)
-    rc=$?
-    if [ "$rc" -eq "$want_rc" ] && printf '%s' "$out" | grep -qF -- "$needle"; then
-        passed=$((passed + 1)); echo "ok - $what"
-    else
-        failed=$((failed + 1)); echo "not ok - $what (exit $rc): $out"
-    fi
-}
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
 check 0 "zenith-hugepages [--state-dir DIR] list" "--help" --help
 check 2 "needs a command: list or release" "no command" --state-dir "$state"
 check 2 "'frob' with these arguments is not a command" "unknown command" --state-dir "$state" frob
@@ -33,5 +22,4 @@ printf 'garbage\n' >"$state/8.zn2"
 check 1 "damaged" "a damaged record is refused and kept" --state-dir "$state" release 8.zn2
 [ -f "$state/8.zn2" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "not ok - damaged record kept"; }
 rm -rf "$state"
-echo "zenith-hugepages: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
