@@ -3,17 +3,13 @@
  * exit, scancel, time limit, a killed slurmstepd): give back the job's huge pages. */
 #include "config.h"
 
-#include <stdio.h>
-#include <unistd.h>
-
-#include "hugepages.h"
 #include "spank/zenith.h"
 
 int zn_jobscript_epilog(spank_t sp)
 {
-    struct zn_hugepage_ledger ledger = {.sysfs_root = "/sys", .state_dir = zn_spank.cfg.state_dir};
+    struct zn_hugepage_ledger ledger = zn_spank_ledger();
     struct zn_error err;
-    char key[300], host[256] = "";
+    char key[300];
     uint32_t jobid = 0;
 
     if (spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS) {
@@ -22,8 +18,7 @@ int zn_jobscript_epilog(spank_t sp)
                     zn_spank.cfg.state_dir);
         return 0;
     }
-    gethostname(host, sizeof(host) - 1);
-    snprintf(key, sizeof(key), "%u.%s", jobid, host);
+    zn_spank_hugepage_key(jobid, key, sizeof(key));
     if (zn_hugepages_release(&ledger, key, &err) < 0)
         /* Not fatal for the node: the record stays, and the admin sees why in slurmd's log. */
         slurm_error("%s (job %u; the record in %s is kept)", err.text, jobid,

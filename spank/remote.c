@@ -12,7 +12,6 @@
 
 #include "apply.h"
 #include "env.h"
-#include "hugepages.h"
 #include "parse.h"
 #include "report.h"
 #include "spank/zenith.h"
@@ -165,17 +164,15 @@ static int step_gpus(spank_t sp, struct zn_error *err)
 
 static int reserve_hugepages(spank_t sp, struct zn_error *err)
 {
-    struct zn_hugepage_ledger ledger = {.sysfs_root = "/sys", .state_dir = zn_spank.cfg.state_dir};
+    struct zn_hugepage_ledger ledger = zn_spank_ledger();
     const struct zn_plan *plan = zn_spank.plan;
-    char key[300], host[256] = "", size[32];
+    char key[300], size[32];
     uint32_t jobid = 0;
     int rc;
 
     if (spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS)
         return zn_fail(err, "cannot read the job id to record its huge pages");
-    /* The epilog knows the host name, not always Slurm's node name: key on the host. */
-    gethostname(host, sizeof(host) - 1);
-    snprintf(key, sizeof(key), "%u.%s", jobid, host);
+    zn_spank_hugepage_key(jobid, key, sizeof(key));
     rc = zn_hugepages_reserve(&ledger, key, plan->hugepage_size, plan->hugepages, plan->nhugepages,
                               err);
     if (rc < 0)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "spank/zenith.h"
 
@@ -90,6 +91,19 @@ int zn_spank_resolve_options(spank_t sp, bool remote, struct zn_error *err)
             return -1;
     }
     return zn_option_check_limits(&zn_spank.opts, &zn_spank.cfg, err);
+}
+
+struct zn_hugepage_ledger zn_spank_ledger(void)
+{
+    return (struct zn_hugepage_ledger){.sysfs_root = "/sys", .state_dir = zn_spank.cfg.state_dir};
+}
+
+void zn_spank_hugepage_key(uint32_t jobid, char *key, size_t len)
+{
+    char host[256] = "";
+
+    gethostname(host, sizeof(host) - 1);
+    snprintf(key, len, "%u.%s", jobid, host);
 }
 
 int slurm_spank_init(spank_t sp, int ac, char **av)

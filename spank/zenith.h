@@ -7,6 +7,7 @@
 #include <slurm/spank.h>
 
 #include "gpus.h"
+#include "hugepages.h"
 #include "plan.h"
 #include "spank/settings.h"
 #include "spank/options.h"
@@ -43,5 +44,11 @@ int zn_jobscript_epilog(spank_t sp);
 /* Fill zn_spank.opts from the command line, then the ZENITH_* environment for options not
  * given (read through `getenv_fn`, which differs between srun and slurmstepd). */
 int zn_spank_resolve_options(spank_t sp, bool remote, struct zn_error *err);
+
+/* Where and under which name a job's huge pages on this host are recorded: the reservation
+ * (slurmstepd) and the release (job epilog) must agree on both. The key is JOBID.HOST: the
+ * epilog knows the host name, not always Slurm's node name. */
+struct zn_hugepage_ledger zn_spank_ledger(void);
+void zn_spank_hugepage_key(uint32_t jobid, char *key, size_t len);
 
 #endif
