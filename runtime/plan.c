@@ -74,6 +74,33 @@ int zn_bind_parse(const char *what, const char *text, enum zn_bind *out, struct 
                    text ? text : "");
 }
 
+int zn_bind_option_parse(const char *what, const char *text, enum zn_bind *bind, bool *verbose,
+                         struct zn_error *err)
+{
+    char mode[32];
+    const char *comma = strchr(text, ',');
+    size_t len = comma ? (size_t)(comma - text) : strlen(text);
+
+    *verbose = false;
+    if (comma) {
+        if (strcmp(comma + 1, "verbose") != 0)
+            return zn_fail(
+                err, "%s: '%s' is not a flag (the only flag is 'verbose', as in %s=gpu,verbose)",
+                what, comma + 1, what);
+        *verbose = true;
+    }
+    if (len == 0 && comma) {
+        /* ",verbose" alone keeps the default mode: only the report is asked for. */
+        *bind = ZN_BIND_AUTO;
+        return 0;
+    }
+    if (len >= sizeof(mode))
+        len = sizeof(mode) - 1;
+    memcpy(mode, text, len);
+    mode[len] = '\0';
+    return zn_bind_parse(what, mode, bind, err);
+}
+
 int zn_mem_parse(const char *what, const char *text, enum zn_mem *out, struct zn_error *err)
 {
     /* "default" is internal: users choose one of the four policies or leave the option out. */

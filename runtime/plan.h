@@ -87,6 +87,11 @@ void zn_plan_destroy(struct zn_plan *plan);
 const char *zn_bind_name(enum zn_bind bind);
 const char *zn_mem_name(enum zn_mem mem);
 int zn_bind_parse(const char *what, const char *text, enum zn_bind *out, struct zn_error *err);
+/* "gpu,verbose" -> mode and flag; ",verbose" keeps auto. Shared by plugstack bind=,
+ * --zenith-bind, ZENITH_BIND and zenith-run --bind. */
+int zn_bind_option_parse(const char *what, const char *text, enum zn_bind *bind, bool *verbose,
+                         struct zn_error *err);
+
 int zn_mem_parse(const char *what, const char *text, enum zn_mem *out, struct zn_error *err);
 /* "8G" or "4G:1G" -> bytes and page size (0 when not given). */
 int zn_hugepages_parse(const char *what, const char *text, uint64_t *bytes, uint64_t *page_size,

@@ -26,33 +26,6 @@ const struct zn_option_spec zn_options[ZN_OPT_COUNT] = {
                           "ZENITH_HUGEPAGES", false},
 };
 
-int zn_bind_option_parse(const char *what, const char *text, enum zn_bind *bind, bool *verbose,
-                         struct zn_error *err)
-{
-    char mode[32];
-    const char *comma = strchr(text, ',');
-    size_t len = comma ? (size_t)(comma - text) : strlen(text);
-
-    *verbose = false;
-    if (comma) {
-        if (strcmp(comma + 1, "verbose") != 0)
-            return zn_fail(
-                err, "%s: '%s' is not a flag (the only flag is 'verbose', as in %s=gpu,verbose)",
-                what, comma + 1, what);
-        *verbose = true;
-    }
-    if (len == 0 && comma) {
-        /* ",verbose" alone keeps the default mode: only the report is asked for. */
-        *bind = ZN_BIND_AUTO;
-        return 0;
-    }
-    if (len >= sizeof(mode))
-        len = sizeof(mode) - 1;
-    memcpy(mode, text, len);
-    mode[len] = '\0';
-    return zn_bind_parse(what, mode, bind, err);
-}
-
 int zn_option_set(struct zn_request_opts *opts, enum zn_option_id id, const char *what,
                   const char *value, struct zn_error *err)
 {

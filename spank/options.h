@@ -43,10 +43,6 @@ int zn_option_set(struct zn_request_opts *opts, enum zn_option_id id, const char
 int zn_option_check_limits(const struct zn_request_opts *opts, const struct zn_spank_config *cfg,
                            struct zn_error *err);
 
-/* "gpu,verbose" -> mode and flag; ",verbose" keeps auto. Shared with plugstack bind=. */
-int zn_bind_option_parse(const char *what, const char *text, enum zn_bind *bind, bool *verbose,
-                         struct zn_error *err);
-
 /* Whether the user asked for anything that acts on nodes (gang alone does not). */
 bool zn_option_node_request(const struct zn_request_opts *opts);
 
