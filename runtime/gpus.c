@@ -146,3 +146,29 @@ out:
         zn_step_gpus_clear(out);
     return rc;
 }
+
+int zn_step_gpus_from_slurm(const struct zn_topology *topo, zn_env_reader read, void *ctx,
+                            struct zn_step_gpus *out, char *note, size_t note_len,
+                            struct zn_error *err)
+{
+    char step[256], job[256], visible[256];
+    const char *visible_name = "CUDA_VISIBLE_DEVICES";
+    bool have_step = read(ctx, "SLURM_STEP_GPUS", step, sizeof(step)),
+         have_job = read(ctx, "SLURM_JOB_GPUS", job, sizeof(job));
+
+    memset(out, 0, sizeof(*out));
+    note[0] = '\0';
+    if (topo->ngpus == 0) {
+        if (have_step || have_job)
+            snprintf(note, note_len,
+                     "the step has GPUs %s but %s shows none: tasks are placed without GPU "
+                     "locality",
+                     have_step ? step : job, topo->source);
+        return 0;
+    }
+    if (topo->gpus[0].vendor == ZN_GPU_AMD)
+        visible_name = "ROCR_VISIBLE_DEVICES";
+    return zn_step_gpus_from_env(topo, have_step ? step : NULL, have_job ? job : NULL, visible_name,
+                                 read(ctx, visible_name, visible, sizeof(visible)) ? visible : NULL,
+                                 out, err);
+}

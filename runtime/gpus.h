@@ -2,6 +2,7 @@
 #ifndef ZENITH_GPUS_H
 #define ZENITH_GPUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "topology.h"
@@ -29,6 +30,18 @@ int zn_step_gpus_from_list(const struct zn_topology *topo, const char *what, con
 int zn_step_gpus_from_env(const struct zn_topology *topo, const char *step_gpus,
                           const char *job_gpus, const char *visible_name, const char *visible,
                           struct zn_step_gpus *out, struct zn_error *err);
+
+/* Reads one variable of the step's environment into buf; false when it is unset or empty. */
+typedef bool (*zn_env_reader)(void *ctx, const char *name, char *buf, size_t len);
+
+/* The step's GPUs on this node from the variables Slurm gives it (SLURM_STEP_GPUS,
+ * SLURM_JOB_GPUS and CUDA_VISIBLE_DEVICES or ROCR_VISIBLE_DEVICES by the topology's vendor),
+ * read through `read`: getenv in a task, the step's environment in slurmstepd. A topology
+ * without GPUs (stand-in devices, GPUs hwloc cannot see) takes the no-GPU path: count 0, and
+ * when Slurm did hand out GPUs `note` says they are placed without GPU locality. */
+int zn_step_gpus_from_slurm(const struct zn_topology *topo, zn_env_reader read, void *ctx,
+                            struct zn_step_gpus *out, char *note, size_t note_len,
+                            struct zn_error *err);
 
 void zn_step_gpus_clear(struct zn_step_gpus *gpus);
 

@@ -137,29 +137,21 @@ static int load_topology(struct zn_error *err)
     return zn_spank.topo ? 0 : -1;
 }
 
+static bool read_step_env(void *sp, const char *name, char *buf, size_t len)
+{
+    return env_set(sp, name, buf, len);
+}
+
 static int step_gpus(spank_t sp, struct zn_error *err)
 {
-    char step[256], job[256], visible[256];
-    const char *visible_name = "CUDA_VISIBLE_DEVICES";
+    char note[512];
 
-    if (zn_spank.topo->ngpus == 0) {
-        /* The no-GPU path: Slurm may hand out GPUs this topology does not show (a node whose
-         * GPUs are not visible to hwloc, or stand-in devices on a test cluster). Place the
-         * tasks by CPU alone and leave Slurm's GPU variables as they are. */
-        if (env_set(sp, "SLURM_STEP_GPUS", step, sizeof(step)) ||
-            env_set(sp, "SLURM_JOB_GPUS", step, sizeof(step)))
-            add_note("zenith: %s: the step has GPUs %s but %s shows none: tasks are placed "
-                     "without GPU locality",
-                     zn_spank.node, step, zn_spank.topo->source);
-        memset(&zn_spank.gpus, 0, sizeof(zn_spank.gpus));
-        return 0;
-    }
-    if (zn_spank.topo->gpus[0].vendor == ZN_GPU_AMD)
-        visible_name = "ROCR_VISIBLE_DEVICES";
-    return zn_step_gpus_from_env(
-        zn_spank.topo, env_set(sp, "SLURM_STEP_GPUS", step, sizeof(step)) ? step : NULL,
-        env_set(sp, "SLURM_JOB_GPUS", job, sizeof(job)) ? job : NULL, visible_name,
-        env_set(sp, visible_name, visible, sizeof(visible)) ? visible : NULL, &zn_spank.gpus, err);
+    if (zn_step_gpus_from_slurm(zn_spank.topo, read_step_env, sp, &zn_spank.gpus, note,
+                                sizeof(note), err) < 0)
+        return -1;
+    if (note[0])
+        add_note("zenith: %s: %s", zn_spank.node, note);
+    return 0;
 }
 
 static int reserve_hugepages(spank_t sp, struct zn_error *err)

@@ -116,6 +116,74 @@ START_TEST(node_without_gpus)
 }
 END_TEST
 
+/* A step environment as a table, read the way slurmstepd and zenith-run read theirs. */
+static bool read_table(void *ctx, const char *name, char *buf, size_t len)
+{
+    for (const char *const *kv = ctx; kv[0]; kv += 2)
+        if (strcmp(kv[0], name) == 0 && *kv[1]) {
+            snprintf(buf, len, "%s", kv[1]);
+            return true;
+        }
+    return false;
+}
+
+START_TEST(slurm_reader)
+{
+    const char *step[] = {"SLURM_STEP_GPUS", "4,5", "CUDA_VISIBLE_DEVICES", "0,1", NULL};
+    const char *none[] = {NULL};
+    struct zn_topology *cpu_only =
+        test_load(test_src_path("tests/fixtures/zenith-1s1n-4xMI250X-nosmt.xml"));
+    struct zn_step_gpus g;
+    struct zn_error err;
+    char note[256];
+
+    ck_assert_int_eq(zn_step_gpus_from_slurm(topo, read_table, step, &g, note, sizeof(note), &err),
+                     0);
+    ck_assert_int_eq(g.count, 2);
+    ck_assert_int_eq(g.index[0], 4);
+    ck_assert_str_eq(g.visible[1], "1"); /* CUDA's own numbering under task/cgroup */
+    ck_assert_str_eq(note, "");
+    zn_step_gpus_clear(&g);
+
+    ck_assert_int_eq(zn_step_gpus_from_slurm(topo, read_table, none, &g, note, sizeof(note), &err),
+                     0);
+    ck_assert_int_eq(g.count, 0);
+    ck_assert_str_eq(note, "");
+
+    /* AMD GPUs are listed in ROCR_VISIBLE_DEVICES, not CUDA's variable. */
+    const char *amd[] = {"CUDA_VISIBLE_DEVICES", "0", "ROCR_VISIBLE_DEVICES", "2,3", NULL};
+    ck_assert_int_eq(
+        zn_step_gpus_from_slurm(cpu_only, read_table, amd, &g, note, sizeof(note), &err), 0);
+    ck_assert_int_eq(g.count, 2);
+    ck_assert_int_eq(g.index[1], 3);
+    zn_step_gpus_clear(&g);
+    zn_topology_destroy(cpu_only);
+}
+END_TEST
+
+START_TEST(slurm_reader_stand_in_gpus)
+{
+    const char *step[] = {"SLURM_STEP_GPUS", "0,1", NULL};
+    struct zn_topology *live = zn_topology_load_live(NULL);
+    struct zn_step_gpus g;
+    struct zn_error err;
+    char note[256];
+
+    ck_assert_ptr_nonnull(live);
+    if (live->ngpus) {
+        printf("skipped: this machine has GPUs\n");
+        zn_topology_destroy(live);
+        return;
+    }
+    /* Slurm handed out GPUs the topology does not show: no GPU locality, and a note says so. */
+    ck_assert_int_eq(zn_step_gpus_from_slurm(live, read_table, step, &g, note, sizeof(note), &err),
+                     0);
+    ck_assert_int_eq(g.count, 0);
+    ck_assert_msg(strstr(note, "has GPUs 0,1 but live shows none"), "%s", note);
+    zn_topology_destroy(live);
+}
+END_TEST
+
 int main(void)
 {
     TCase *tc = tcase_create("gpus");
@@ -124,5 +192,7 @@ int main(void)
     tcase_add_test(tc, slurm_environment_precedence);
     tcase_add_test(tc, no_gpus_and_unmappable_names);
     tcase_add_test(tc, node_without_gpus);
+    tcase_add_test(tc, slurm_reader);
+    tcase_add_test(tc, slurm_reader_stand_in_gpus);
     return test_run("gpus", tc);
 }
