@@ -28,10 +28,7 @@ const char *zn_env_get(const struct zn_env *env, const char *name)
     return NULL;
 }
 
-static int add(struct zn_env *env, bool user_wins, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int add(struct zn_env *env, bool user_wins, const char *name, const char *fmt, ...)
+int zn_env_add(struct zn_env *env, bool user_wins, const char *name, const char *fmt, ...)
 {
     struct zn_env_var *grown = realloc(env->vars, (env->count + 1) * sizeof(*env->vars));
     char *value = NULL;
@@ -64,7 +61,7 @@ static int add_bitmap(struct zn_env *env, const char *name, hwloc_const_bitmap_t
 
     if (hwloc_bitmap_list_asprintf(&list, set) < 0)
         return -1;
-    rc = add(env, false, name, "%s", list);
+    rc = zn_env_add(env, false, name, "%s", list);
     free(list);
     return rc;
 }
@@ -126,7 +123,7 @@ static int add_joined(struct zn_env *env, const char *name, const struct zn_plan
 
     if (!list)
         return -1;
-    rc = add(env, false, name, "%s", list);
+    rc = zn_env_add(env, false, name, "%s", list);
     free(list);
     return rc;
 }
@@ -140,13 +137,13 @@ static int add_gpus(struct zn_env *env, const struct zn_plan *plan, const struct
     if (first->vendor == ZN_GPU_NVIDIA) {
         if (add_joined(env, "CUDA_VISIBLE_DEVICES", plan, 0, (unsigned)plan->ngpus, visible_token) <
                 0 ||
-            add(env, false, "CUDA_DEVICE_ORDER", "PCI_BUS_ID") < 0)
+            zn_env_add(env, false, "CUDA_DEVICE_ORDER", "PCI_BUS_ID") < 0)
             return -1;
     } else if (add_joined(env, "ROCR_VISIBLE_DEVICES", plan, 0, (unsigned)plan->ngpus,
                           visible_token) < 0) {
         return -1;
     }
-    if (add(env, false, "ZENITH_GPU", "%d", t->gpu) < 0 ||
+    if (zn_env_add(env, false, "ZENITH_GPU", "%d", t->gpu) < 0 ||
         add_joined(env, "ZENITH_GPUS", plan, t->first_gpu_owned, t->ngpus_owned, ordinal) < 0 ||
         add_joined(env, "ZENITH_GPU_PCI", plan, t->first_gpu_owned, t->ngpus_owned, gpu_busid) < 0)
         return -1;
@@ -171,8 +168,8 @@ static int add_hugepages(struct zn_env *env, const struct zn_plan *plan)
         free(list);
         return -1;
     }
-    rc = add(env, false, "ZENITH_HUGEPAGE_SIZE", "%s", size) < 0 ||
-                 add(env, false, "ZENITH_HUGEPAGES_RESERVED", "%s", list) < 0
+    rc = zn_env_add(env, false, "ZENITH_HUGEPAGE_SIZE", "%s", size) < 0 ||
+                 zn_env_add(env, false, "ZENITH_HUGEPAGES_RESERVED", "%s", list) < 0
              ? -1
              : 0;
     free(list);
@@ -183,16 +180,16 @@ static int build(const struct zn_plan *plan, const struct zn_task_plan *t, struc
 {
     bool bound = plan->bind != ZN_BIND_NONE;
 
-    if (add(env, false, "ZENITH_BIND", "%s", zn_bind_name(plan->bind)) < 0 ||
-        add(env, false, "ZENITH_MEM_POLICY", "%s", zn_mem_name(plan->mem)) < 0)
+    if (zn_env_add(env, false, "ZENITH_BIND", "%s", zn_bind_name(plan->bind)) < 0 ||
+        zn_env_add(env, false, "ZENITH_MEM_POLICY", "%s", zn_mem_name(plan->mem)) < 0)
         return -1;
     if (bound) {
         if (add_bitmap(env, "ZENITH_CPUS", t->cpus) < 0 ||
-            add(env, true, "OMP_NUM_THREADS", "%u", t->ncores) < 0 ||
-            add(env, true, "OMP_PLACES", "%s", plan->cpus_split ? "threads" : "cores") < 0 ||
-            add(env, true, "OMP_PROC_BIND", "close") < 0 ||
+            zn_env_add(env, true, "OMP_NUM_THREADS", "%u", t->ncores) < 0 ||
+            zn_env_add(env, true, "OMP_PLACES", "%s", plan->cpus_split ? "threads" : "cores") < 0 ||
+            zn_env_add(env, true, "OMP_PROC_BIND", "close") < 0 ||
             /* NCCL would otherwise re-pin its threads to the GPU's whole socket. */
-            add(env, true, "NCCL_IGNORE_CPU_AFFINITY", "1") < 0)
+            zn_env_add(env, true, "NCCL_IGNORE_CPU_AFFINITY", "1") < 0)
             return -1;
     }
     if (!hwloc_bitmap_iszero(t->mems) && add_bitmap(env, "ZENITH_MEMS", t->mems) < 0)
@@ -201,13 +198,13 @@ static int build(const struct zn_plan *plan, const struct zn_task_plan *t, struc
         return -1;
     if (t->nic >= 0) {
         const struct zn_nic *nic = &plan->topo->nics[t->nic];
-        if (add(env, false, "ZENITH_NIC", "%s", nic->name) < 0 ||
-            add(env, false, "ZENITH_NIC_KIND", "%s", zn_nic_kind_name(nic->kind)) < 0)
+        if (zn_env_add(env, false, "ZENITH_NIC", "%s", nic->name) < 0 ||
+            zn_env_add(env, false, "ZENITH_NIC_KIND", "%s", zn_nic_kind_name(nic->kind)) < 0)
             return -1;
         /* UCX (MPI, and NCCL's UCX plugin) takes verbs devices as name:port. NCCL itself
          * already picks the HCA closest to each GPU, so it gets no hint that could narrow it. */
         if (nic->kind == ZN_NIC_IB &&
-            add(env, true, "UCX_NET_DEVICES", "%s:%u", nic->name, nic->port) < 0)
+            zn_env_add(env, true, "UCX_NET_DEVICES", "%s:%u", nic->name, nic->port) < 0)
             return -1;
     }
     if (plan->nhugepages && add_hugepages(env, plan) < 0)

@@ -24,6 +24,14 @@ int zn_env_for_task(const struct zn_plan *plan, unsigned task, struct zn_env *en
                     struct zn_error *err);
 void zn_env_clear(struct zn_env *env);
 
+/* Append one variable (value printf-style). Returns -1 on allocation failure. */
+int zn_env_add(struct zn_env *env, bool user_wins, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Marks a task as placed for Slurm step JOBID.STEPID, so zenith-run inside it leaves the
+ * placement alone; a copy inherited by a later step names another step and is ignored. */
+#define ZN_ENV_PLACED "ZENITH_PLACED"
+
 /* Value of `name` in env, or NULL. */
 const char *zn_env_get(const struct zn_env *env, const char *name);
 

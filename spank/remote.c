@@ -288,10 +288,18 @@ static void print_report(void)
 static int export_env(spank_t sp, unsigned task, struct zn_error *err)
 {
     struct zn_env env;
+    uint32_t jobid = 0, stepid = 0;
     int rc = 0;
 
     if (zn_env_for_task(zn_spank.plan, task, &env, err) < 0)
         return -1;
+    /* Tells zenith-run in this task that the placement is done. */
+    if (spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS ||
+        spank_get_item(sp, S_JOB_STEPID, &stepid) != ESPANK_SUCCESS ||
+        zn_env_add(&env, false, ZN_ENV_PLACED, "%u.%u", jobid, stepid) < 0) {
+        zn_env_clear(&env);
+        return zn_fail(err, "cannot name the step the task was placed for");
+    }
     for (size_t i = 0; i < env.count && rc == 0; i++)
         if (spank_setenv(sp, env.vars[i].name, env.vars[i].value, !env.vars[i].user_wins) !=
                 ESPANK_SUCCESS &&

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply.h"
+#include "launcher/placement.h"
+#include "parse.h"
+#include "report.h"
+
+static bool read_own_env(void *ctx, const char *name, char *buf, size_t len)
+{
+    const char *value = getenv(name);
+
+    (void)ctx;
+    if (!value || !*value)
+        return false;
+    snprintf(buf, len, "%s", value);
+    return true;
+}
+
+static unsigned count_slurm_gpus(void)
+{
+    const char *list = getenv("SLURM_STEP_GPUS");
+    unsigned *indices = NULL;
+    size_t n = 0;
+
+    if (!list || !*list)
+        list = getenv("SLURM_JOB_GPUS");
+    if (!list || !*list ||
+        zn_parse_index_list("SLURM_STEP_GPUS", list, 65535, &indices, &n, NULL) < 0)
+        return 0;
+    free(indices);
+    return (unsigned)n;
+}
+
+static bool placed_by_plugin(const struct zr_world *w)
+{
+    const char *placed = getenv(ZN_ENV_PLACED);
+    return placed && w->job_step[0] && strcmp(placed, w->job_step) == 0;
+}
+
+static int plan_here(const struct zr_options *opts, const struct zr_world *w,
+                     struct zr_placement *p, struct zn_error *err)
+{
+    struct zn_applied applied = {0};
+    int rc = -1;
+
+    p->topo = zn_topology_load_live(err);
+    if (!p->topo)
+        return -1;
+    p->gpus_present = p->gpus_present || p->topo->ngpus > 0;
+    if (zn_step_gpus_from_slurm(p->topo, read_own_env, NULL, &p->gpus, p->note, sizeof(p->note),
+                                err) < 0)
+        return -1;
+
+    struct zn_request req = {
+        .topo = p->topo,
+        .gpus = &p->gpus,
+        .ntasks = w->local_size,
+        .policy = {.bind = opts->bind, .mem = opts->mem},
+    };
+    p->plan = zn_plan_compute(&req, err);
+    if (!p->plan)
+        return -1;
+    if (opts->report && w->local_rank == 0) {
+        zn_report_plan_text(stderr, p->plan, w->host);
+        if (p->note[0])
+            fprintf(stderr, "zenith: %s: %s\n", w->host, p->note);
+    }
+    if (zn_apply_task(p->plan, w->local_rank, &applied, err) < 0 ||
+        zn_env_for_task(p->plan, w->local_rank, &p->env, err) < 0)
+        goto out;
+    if (w->job_step[0] && zn_env_add(&p->env, false, ZN_ENV_PLACED, "%s", w->job_step) < 0) {
+        zn_fail(err, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    hwloc_bitmap_free(applied.cpus);
+    return rc;
+}
+
+int zr_place(const struct zr_options *opts, const struct zr_world *w, struct zr_placement *p,
+             struct zn_error *err)
+{
+    memset(p, 0, sizeof(*p));
+    p->slurm_gpus = count_slurm_gpus();
+    p->gpus_present = p->slurm_gpus > 0;
+    if (p->slurm_gpus && w->local_size > p->slurm_gpus && !opts->share_gpus)
+        return zn_fail(err,
+                       "%s runs %u ranks but the step has %u GPU%s there; give every rank a GPU "
+                       "(srun --gpus-per-task=1, or --ntasks-per-node=%u), or pass --share-gpus "
+                       "if sharing is intended",
+                       w->host, w->local_size, p->slurm_gpus, p->slurm_gpus == 1 ? "" : "s",
+                       p->slurm_gpus);
+    p->by_plugin = placed_by_plugin(w) && !opts->placement_given;
+    /* --bind none with no memory policy: nothing to plan, leave the task as Slurm placed it. */
+    if (p->by_plugin || (opts->bind == ZN_BIND_NONE && !opts->report &&
+                         (opts->mem == ZN_MEM_DEFAULT || opts->mem == ZN_MEM_NONE)))
+        return 0;
+    return plan_here(opts, w, p, err);
+}
+
+void zr_placement_clear(struct zr_placement *p)
+{
+    zn_env_clear(&p->env);
+    zn_plan_destroy(p->plan);
+    zn_step_gpus_clear(&p->gpus);
+    zn_topology_destroy(p->topo);
+    memset(p, 0, sizeof(*p));
+}
