@@ -35,6 +35,7 @@ static int try_bind(int family, unsigned port)
 
     if (fd < 0)
         return errno == EAFNOSUPPORT ? 1 : -1; /* no IPv6 here: nothing can hold it there */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int));
     if (family == AF_INET6) {
         struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
         int v6only = 0;
@@ -50,7 +51,8 @@ static int try_bind(int family, unsigned port)
 
 int zr_port_is_free(unsigned port)
 {
-    /* Without SO_REUSEADDR, so a port with connections still in TIME_WAIT counts as taken. */
+    /* With SO_REUSEADDR, as PyTorch's TCP store binds: a port whose last connections are still
+     * in TIME_WAIT (the previous job's) is free for it, one something listens on is not. */
     return try_bind(AF_INET, port) == 1 && try_bind(AF_INET6, port) == 1;
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/select.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,12 +24,67 @@ static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
 
 static sigset_t watched; /* forwarded + SIGCHLD */
 
+/* slurmstepd, when it started this process. It signals every process of the step itself (its
+ * process tracking plugin signals the whole container), so a signal from it has reached the
+ * child already: forwarding it too would deliver it twice, and a second SIGTERM arriving while
+ * the program exits from its handler kills it. Signals from anyone else are forwarded. */
+static pid_t slurmstepd;
+
+static pid_t find_slurmstepd(void)
+{
+    char path[64], comm[32] = "";
+    pid_t parent = getppid();
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%ld/comm", (long)parent);
+    f = fopen(path, "r");
+    if (!f)
+        return 0;
+    if (!fgets(comm, sizeof(comm), f))
+        comm[0] = '\0';
+    fclose(f);
+    return strcmp(comm, "slurmstepd\n") == 0 ? parent : 0;
+}
+
+/* The descriptors zenith-run was started with: the program inherits those, and none of the
+ * ones zenith-run opened itself (PMIx's socket, NCCL's bootstrap listener, which libraries
+ * open without close-on-exec). */
+static fd_set inherited;
+
+static void for_each_fd(void (*fn)(int fd))
+{
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *d;
+
+    if (!dir)
+        return;
+    while ((d = readdir(dir)))
+        if (d->d_name[0] >= '0' && d->d_name[0] <= '9' && atoi(d->d_name) != dirfd(dir))
+            fn(atoi(d->d_name));
+    closedir(dir);
+}
+
+static void remember(int fd)
+{
+    if (fd < FD_SETSIZE)
+        FD_SET(fd, &inherited);
+}
+
+static void close_on_exec_unless_inherited(int fd)
+{
+    if (fd >= FD_SETSIZE || !FD_ISSET(fd, &inherited))
+        fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+}
+
 int zr_signals_block(struct zn_error *err)
 {
     sigemptyset(&watched);
     for (size_t i = 0; i < NFORWARDED; i++)
         sigaddset(&watched, forwarded[i]);
     sigaddset(&watched, SIGCHLD);
+    slurmstepd = find_slurmstepd();
+    FD_ZERO(&inherited);
+    for_each_fd(remember);
     if (sigprocmask(SIG_BLOCK, &watched, NULL) < 0)
         return zn_fail(err, "cannot block signals: %s", strerror(errno));
     /* Orphans of the child are re-parented here, not to init, so none outlives the rank. */
@@ -67,6 +123,7 @@ int zr_spawn(char *const argv[], char *const envp[], int ready_write_fd, struct 
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &defaults);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    for_each_fd(close_on_exec_unless_inherited);
     if (ready_write_fd >= 0) {
         /* Only the write end crosses exec; the read end stays close-on-exec. */
         int flags = fcntl(ready_write_fd, F_GETFD);
@@ -162,7 +219,7 @@ void zr_supervise(struct zr_child *child, void (*on_ready)(void *), void *ctx, i
             continue;
         if (si.ssi_signo == SIGCHLD)
             reap(child->pid, &status, &done);
-        else
+        else if (!slurmstepd || (pid_t)si.ssi_pid != slurmstepd)
             kill(child->pid, (int)si.ssi_signo);
     }
     if (child->ready_fd >= 0) {

@@ -9,11 +9,13 @@
 
 /* The child: started with posix_spawn (a fork of a large parent copies its page tables), sent
  * every signal Slurm and users use to talk to a job (TERM before KILL, INT, HUP, USR1/USR2 for
- * requeue and checkpoints), waited for, and its exit status returned. zenith-run is the
+ * requeue and checkpoints) that did not reach it already, waited for, and its exit status
+ * returned. zenith-run is the
  * child's subreaper: whatever the child leaves running when it exits is ended too. */
 
-/* Block the forwarded signals and SIGCHLD in the calling thread. Call first in main, before
- * any thread exists, so threads started later (NCCL's) leave them to the supervisor. */
+/* Block the forwarded signals and SIGCHLD in the calling thread, and note the descriptors
+ * zenith-run was given (only those reach the program). Call first in main, before any thread
+ * exists, so threads started later (PMIx's, NCCL's) leave the signals to the supervisor. */
 int zr_signals_block(struct zn_error *err);
 
 /* A signal zenith-run received before the child existed (Slurm cancelled the step during

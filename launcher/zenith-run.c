@@ -410,10 +410,8 @@ int main(int argc, char **argv)
                 r.world.why, r.opts.master_addr ? r.opts.master_addr : r.world.first_host,
                 zr_port_guess(r.opts.port_first, r.opts.port_last, r.world.job_step));
 
-    if (start_up(&r) == 0) {
-        zr_world_finalize(&r.world);
+    if (start_up(&r) == 0)
         code = run_program(&r);
-    }
     zr_world_finalize(&r.world);
     zr_port_release(&r.port);
     zr_placement_clear(&r.place);

@@ -485,6 +485,41 @@ START_TEST(supervise_leaves_no_orphans)
 }
 END_TEST
 
+START_TEST(supervise_passes_only_inherited_descriptors)
+{
+    char script[256], out[] = "/tmp/zenith-test-fds.XXXXXX";
+    struct zn_error err;
+    struct zr_exit how;
+    int given, opened, fd;
+    FILE *f;
+
+    /* High numbers, so the listing's own descriptor cannot take one of them. */
+    given = dup2(0, 100); /* as if zenith-run had been started with it */
+    ck_assert_int_ge(given, 0);
+    ck_assert_int_eq(zr_signals_block(&err), 0);
+    opened = dup2(0, 101); /* zenith-run's own, without close-on-exec, as libraries open them */
+    ck_assert_int_ge(opened, 0);
+    fd = mkstemp(out);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    snprintf(script, sizeof(script), "ls /proc/self/fd >%s", out);
+    how = run_child(script, -1, NULL, NULL, -1);
+    ck_assert_int_eq(how.code, 0);
+    f = fopen(out, "r");
+    ck_assert_ptr_nonnull(f);
+    bool saw_given = false, saw_opened = false;
+    int n;
+    while (fscanf(f, "%d", &n) == 1) {
+        saw_given |= n == given;
+        saw_opened |= n == opened;
+    }
+    fclose(f);
+    unlink(out);
+    ck_assert_msg(saw_given, "descriptor %d given to zenith-run did not reach the program", given);
+    ck_assert_msg(!saw_opened, "zenith-run's own descriptor %d leaked into the program", opened);
+}
+END_TEST
+
 int main(void)
 {
     TCase *tc = tcase_create("launcher");
@@ -502,5 +537,6 @@ int main(void)
     tcase_add_test(tc, supervise_exit_status_and_signals);
     tcase_add_test(tc, supervise_forwards_signals);
     tcase_add_test(tc, supervise_leaves_no_orphans);
+    tcase_add_test(tc, supervise_passes_only_inherited_descriptors);
     return test_run("launcher", tc);
 }
