@@ -188,6 +188,70 @@ struct zn_topology *zn_topology_load_xml(const char *path, struct zn_error *err)
     return finish_load(topo, err);
 }
 
+struct zn_topology *zn_topology_load_cached(const char *path, struct zn_error *err)
+{
+    struct zn_topology *topo;
+    long machine_cpus = sysconf(_SC_NPROCESSORS_CONF);
+    int xml_cpus;
+
+    if (access(path, R_OK) < 0) {
+        zn_fail(err,
+                "cannot read topology cache %s: %s; write it with 'zenith-plan --write-xml %s'",
+                path, strerror(errno), path);
+        return NULL;
+    }
+    topo = topology_new(path, err);
+    if (!topo)
+        return NULL;
+    /* The file is this machine: take the allowed CPUs and memory from the running system. */
+    if (hwloc_topology_set_flags(topo->hw, HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM |
+                                               HWLOC_TOPOLOGY_FLAG_THISSYSTEM_ALLOWED_RESOURCES) <
+            0 ||
+        hwloc_topology_set_xml(topo->hw, path) < 0 || hwloc_topology_load(topo->hw) < 0) {
+        zn_fail(
+            err,
+            "%s is not a valid hwloc topology XML; rewrite it with 'zenith-plan --write-xml %s'",
+            path, path);
+        zn_topology_destroy(topo);
+        return NULL;
+    }
+    xml_cpus = hwloc_bitmap_weight(hwloc_topology_get_complete_cpuset(topo->hw));
+    if (xml_cpus != machine_cpus) {
+        zn_fail(err,
+                "%s describes %d CPUs but this machine has %ld: it was written on another "
+                "machine; rewrite it here with 'zenith-plan --write-xml %s'",
+                path, xml_cpus, machine_cpus, path);
+        zn_topology_destroy(topo);
+        return NULL;
+    }
+    return finish_load(topo, err);
+}
+
+int zn_topology_path(const char *pattern, const char *node, char *buf, size_t len,
+                     struct zn_error *err)
+{
+    size_t used = 0;
+
+    for (const char *p = pattern; *p; p++) {
+        const char *piece = p;
+        size_t n = 1;
+        if (*p == '%' && p[1] == 'n') {
+            piece = node;
+            n = strlen(node);
+            p++;
+        } else if (*p == '%' && p[1] == '%') {
+            p++;
+        }
+
+        if (used + n >= len)
+            return zn_fail(err, "the topology path for node %s is too long", node);
+        memcpy(buf + used, piece, n);
+        used += n;
+    }
+    buf[used] = '\0';
+    return 0;
+}
+
 struct zn_topology *zn_topology_load_live(struct zn_error *err)
 {
     struct zn_topology *topo = topology_new("live", err);

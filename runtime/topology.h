@@ -87,6 +87,19 @@ struct zn_topology {
 /* Load from an hwloc XML file (any hwloc 1.x/2.x export), PCI and OS devices kept. */
 struct zn_topology *zn_topology_load_xml(const char *path, struct zn_error *err);
 
+/* This machine's topology from its cache (written by zn_topology_write_cache), restricted to
+ * the CPUs and NUMA nodes this process's cpuset allows, as discovery would be, without the
+ * cost of discovering PCI devices (tens of milliseconds). Refused when the file does not
+ * describe this machine's CPUs. */
+struct zn_topology *zn_topology_load_cached(const char *path, struct zn_error *err);
+
+/* Where nodes keep their cache unless told otherwise (the plugin's topology=, ZENITH_TOPOLOGY). */
+#define ZN_DEFAULT_TOPOLOGY "/var/lib/zenith/topology.xml"
+
+/* A cache path for node `node` from a pattern: %n is the node name, %% a percent sign. */
+int zn_topology_path(const char *pattern, const char *node, char *buf, size_t len,
+                     struct zn_error *err);
+
 /* Discover this machine. I/O discovery can be slow or hang inside Slurm daemons: daemons load a
  * cached XML written by zn_topology_write_cache() instead. */
 struct zn_topology *zn_topology_load_live(struct zn_error *err);

@@ -126,7 +126,7 @@ static int load_topology(struct zn_error *err)
 {
     char path[PATH_MAX];
 
-    if (zn_spank_topology_path(&zn_spank.cfg, zn_spank.node, path, sizeof(path), err) < 0)
+    if (zn_topology_path(zn_spank.cfg.topology, zn_spank.node, path, sizeof(path), err) < 0)
         return -1;
     if (access(path, R_OK) < 0)
         return zn_fail(err,

@@ -99,27 +99,3 @@ int zn_spank_config_parse(int argc, char *const argv[], struct zn_spank_config *
     }
     return 0;
 }
-
-int zn_spank_topology_path(const struct zn_spank_config *cfg, const char *node, char *buf,
-                           size_t len, struct zn_error *err)
-{
-    size_t used = 0;
-
-    for (const char *p = cfg->topology; *p; p++) {
-        const char *piece = p;
-        size_t n = 1;
-        if (*p == '%' && p[1] == 'n') {
-            piece = node;
-            n = strlen(node);
-            p++;
-        } else if (*p == '%' && p[1] == '%') {
-            p++;
-        }
-        if (used + n >= len)
-            return zn_fail(err, "the topology path for node %s is too long", node);
-        memcpy(buf + used, piece, n);
-        used += n;
-    }
-    buf[used] = '\0';
-    return 0;
-}

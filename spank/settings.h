@@ -9,6 +9,7 @@
 #include "error.h"
 #include "hugepages.h"
 #include "plan.h"
+#include "topology.h"
 
 /* The site's settings: the arguments after the plugin path on its plugstack.conf line. Plain C
  * without Slurm headers, so the parser is unit tested. */
@@ -24,16 +25,11 @@ struct zn_spank_config {
     bool report_only;         /* plan and report, change nothing (trial runs, other hosts' XML) */
 };
 
-#define ZN_DEFAULT_TOPOLOGY  "/var/lib/zenith/topology.xml"
 #define ZN_DEFAULT_STATE_DIR ZN_DEFAULT_HUGEPAGE_STATE_DIR
 
 /* Strict: an unknown key, a missing or bad value, or a repeated key is refused with a message
  * naming the argument. */
 int zn_spank_config_parse(int argc, char *const argv[], struct zn_spank_config *cfg,
                           struct zn_error *err);
-
-/* The topology path for node `node` (%n expanded, %% is a percent sign). */
-int zn_spank_topology_path(const struct zn_spank_config *cfg, const char *node, char *buf,
-                           size_t len, struct zn_error *err);
 
 #endif

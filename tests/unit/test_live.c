@@ -93,6 +93,48 @@ START_TEST(cache_round_trip)
 }
 END_TEST
 
+START_TEST(cache_as_this_machine)
+{
+    struct zn_error err;
+    char dir[] = "/tmp/zenith-cache-XXXXXX", path[64];
+    struct zn_topology *live, *cached;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/node.xml", dir);
+    ck_assert_msg(zn_topology_write_cache(path, &err) == 0, "%s", err.text);
+    live = zn_topology_load_live(&err);
+    cached = zn_topology_load_cached(path, &err);
+    ck_assert_msg(live && cached, "%s", err.text);
+    /* The same machine as discovery shows it: allowed CPUs, cores, NUMA nodes, devices. */
+    ck_assert(hwloc_bitmap_isequal(cached->all_pus, live->all_pus));
+    ck_assert_uint_eq(cached->ncores, live->ncores);
+    ck_assert_uint_eq(cached->nnuma, live->nnuma);
+    ck_assert_uint_eq(cached->ngpus, live->ngpus);
+    ck_assert_uint_eq(cached->nnics, live->nnics);
+    struct zn_step_gpus none_a, none_b;
+    struct zn_plan *a = test_plan(live, 2, NULL, NULL, ZN_BIND_AUTO, &none_a);
+    struct zn_plan *b = test_plan(cached, 2, NULL, NULL, ZN_BIND_AUTO, &none_b);
+    for (unsigned i = 0; i < 2; i++)
+        ck_assert(hwloc_bitmap_isequal(a->tasks[i].cpus, b->tasks[i].cpus));
+    zn_plan_destroy(a);
+    zn_plan_destroy(b);
+    zn_topology_destroy(live);
+    zn_topology_destroy(cached);
+    unlink(path);
+    ck_assert_int_eq(rmdir(dir), 0);
+
+    /* Another machine's file, or none, is refused with what to do. */
+    const char *other = test_src_path("tests/fixtures/zenith-2s4n-8xH100-4xCX7-smt2.xml");
+    ck_assert_ptr_null(zn_topology_load_cached(other, &err));
+    ck_assert_msg(strstr(err.text, "it was written on another machine; rewrite it here with "
+                                   "'zenith-plan --write-xml"),
+                  "%s", err.text);
+    ck_assert_ptr_null(zn_topology_load_cached("/nonexistent/node.xml", &err));
+    ck_assert_msg(strstr(err.text, "cannot read topology cache /nonexistent/node.xml"), "%s",
+                  err.text);
+}
+END_TEST
+
 START_TEST(live_plans)
 {
     struct zn_error err;
@@ -118,6 +160,7 @@ int main(void)
     TCase *tc = tcase_create("live");
     tcase_add_test(tc, live_model_matches_linux);
     tcase_add_test(tc, cache_round_trip);
+    tcase_add_test(tc, cache_as_this_machine);
     tcase_add_test(tc, live_plans);
     return test_run("live", tc);
 }

@@ -48,13 +48,13 @@ START_TEST(plugstack_defaults_and_values)
 
     ck_assert_int_eq(parse_args("topology=/var/lib/zenith/%n.xml", "report_only", &cfg, &err), 0);
     ck_assert(cfg.report_only);
-    ck_assert_int_eq(zn_spank_topology_path(&cfg, "gpu17", path, sizeof(path), &err), 0);
+    ck_assert_int_eq(zn_topology_path(cfg.topology, "gpu17", path, sizeof(path), &err), 0);
     ck_assert_str_eq(path, "/var/lib/zenith/gpu17.xml");
     ck_assert_int_eq(parse_args("topology=/t/100%%/%n", NULL, &cfg, &err), 0);
-    ck_assert_int_eq(zn_spank_topology_path(&cfg, "a", path, sizeof(path), &err), 0);
+    ck_assert_int_eq(zn_topology_path(cfg.topology, "a", path, sizeof(path), &err), 0);
     ck_assert_str_eq(path, "/t/100%/a");
-    ck_assert_int_eq(zn_spank_topology_path(&cfg, "a-very-long-node-name-that-does-not-fit-in-it",
-                                            path, 20, &err),
+    ck_assert_int_eq(zn_topology_path(cfg.topology, "a-very-long-node-name-that-does-not-fit-in-it",
+                                      path, 20, &err),
                      -1);
 }
 END_TEST
