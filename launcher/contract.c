@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,9 +53,18 @@ void zr_child_env_free(char **envp)
     free(envp);
 }
 
-char **zr_child_env(char *const *base, const struct zn_env *const *sets, size_t nsets)
+static bool dropped(const char *entry, const char *const *drop)
 {
-    size_t nbase = 0, cap, n;
+    for (; drop && *drop; drop++)
+        if (name_len(entry) == strlen(*drop) && strncmp(entry, *drop, strlen(*drop)) == 0)
+            return true;
+    return false;
+}
+
+char **zr_child_env(char *const *base, const char *const *drop, const struct zn_env *const *sets,
+                    size_t nsets)
+{
+    size_t nbase = 0, cap, n = 0;
     char **out;
 
     while (base && base[nbase])
@@ -65,9 +75,10 @@ char **zr_child_env(char *const *base, const struct zn_env *const *sets, size_t 
     out = calloc(cap, sizeof(*out));
     if (!out)
         return NULL;
-    for (n = 0; n < nbase; n++)
-        if (!(out[n] = strdup(base[n])))
+    for (size_t i = 0; i < nbase; i++)
+        if (!dropped(base[i], drop) && !(out[n++] = strdup(base[i])))
             goto oom;
+    nbase = n;
     for (size_t s = 0; s < nsets; s++) {
         for (size_t v = 0; v < sets[s]->count; v++) {
             const struct zn_env_var *var = &sets[s]->vars[v];

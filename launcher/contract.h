@@ -12,10 +12,12 @@
 int zr_contract_env(const struct zr_world *w, const struct zr_rendezvous *rv, struct zn_env *env,
                     struct zn_error *err);
 
-/* The child's environment: `base` (zenith-run's own) with each set applied in order. A
- * variable marked user_wins is left as it is when base already has it. NULL when out of
- * memory; free with zr_child_env_free. */
-char **zr_child_env(char *const *base, const struct zn_env *const *sets, size_t nsets);
+/* The child's environment: `base` (zenith-run's own) without the variables named in `drop`
+ * (NULL-terminated; may be NULL), with each set applied in order. A variable marked user_wins
+ * is left as it is when base already has it. NULL when out of memory; free with
+ * zr_child_env_free. */
+char **zr_child_env(char *const *base, const char *const *drop, const struct zn_env *const *sets,
+                    size_t nsets);
 void zr_child_env_free(char **envp);
 
 #endif

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "topology.h"
 #include "launcher/address.h"
 #include "launcher/contract.h"
 #include "launcher/nccl.h"
@@ -55,6 +56,7 @@ struct run {
     double ms[PH_COUNT]; /* < 0: the phase did not happen */
     struct timespec mark, spawned;
     bool timing_printed;
+    bool hwloc_tuned; /* zenith-run set HWLOC_PLUGINS_BLACKLIST for itself, not the program */
 };
 
 static double since_ms(const struct timespec *t0)
@@ -282,7 +284,8 @@ static char **child_environment(struct run *r, struct zn_env *extra, int ready_f
     }
     {
         const struct zn_env *sets[] = {&r->place.env, &contract, extra};
-        envp = zr_child_env(environ, sets, 3);
+        const char *const drop[] = {r->hwloc_tuned ? "HWLOC_PLUGINS_BLACKLIST" : NULL, NULL};
+        envp = zr_child_env(environ, drop, sets, 3);
         if (!envp)
             zn_fail(err, "out of memory");
     }
@@ -378,6 +381,10 @@ int main(int argc, char **argv)
 
     for (int ph = 0; ph < PH_COUNT; ph++)
         r.ms[ph] = -1;
+    if (!getenv("HWLOC_PLUGINS_BLACKLIST")) {
+        setenv("HWLOC_PLUGINS_BLACKLIST", ZN_HWLOC_UNUSED_PLUGINS, 1);
+        r.hwloc_tuned = true;
+    }
     clock_gettime(CLOCK_MONOTONIC, &r.mark);
     if (zr_signals_block(&err) < 0) {
         fprintf(stderr, "%s\n", err.text);

@@ -100,6 +100,13 @@ struct zn_topology *zn_topology_load_cached(const char *path, struct zn_error *e
 int zn_topology_path(const char *pattern, const char *node, char *buf, size_t len,
                      struct zn_error *err);
 
+/* hwloc plugins placement never needs (OpenCL and GL device names, libxml2 for XML: hwloc's
+ * own parser reads the cache). hwloc loads every plugin at its first topology in a process;
+ * these pull in large libraries and cost a short-lived process like zenith-run ~6 ms per
+ * start. Set HWLOC_PLUGINS_BLACKLIST to this before that first topology, where the process is
+ * still single-threaded and it is the process's own business (never in slurmstepd). */
+#define ZN_HWLOC_UNUSED_PLUGINS "hwloc_gl,hwloc_opencl,hwloc_xml_libxml"
+
 /* Discover this machine. I/O discovery can be slow or hang inside Slurm daemons: daemons load a
  * cached XML written by zn_topology_write_cache() instead. */
 struct zn_topology *zn_topology_load_live(struct zn_error *err);

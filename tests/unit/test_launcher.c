@@ -224,7 +224,8 @@ END_TEST
 
 START_TEST(child_environment)
 {
-    char *base[] = {"PATH=/bin", "OMP_NUM_THREADS=7", "RANK=99", NULL};
+    char *base[] = {"PATH=/bin", "OMP_NUM_THREADS=7", "ZENITH_OWN=1", "RANK=99", NULL};
+    const char *const drop[] = {"ZENITH_OWN", NULL};
     struct zn_env plan = {0}, contract = {0};
     struct zn_error err;
     char **envp;
@@ -235,7 +236,7 @@ START_TEST(child_environment)
     zn_env_add(&plan, false, "ZENITH_CPUS", "0-1");
     zn_env_add(&contract, false, "RANK", "3"); /* replaces a stale RANK */
     const struct zn_env *sets[] = {&plan, &contract};
-    envp = zr_child_env(base, sets, 2);
+    envp = zr_child_env(base, drop, sets, 2);
     ck_assert_ptr_nonnull(envp);
     for (; envp[n]; n++)
         ;
