@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Installs the Debian 12 packages Zenith needs to build and test, and to run the local Slurm
 # cluster (slurm-wlm, munge; libpmix-dev is needed at run time too: Slurm's PMIx plugin dlopens
-# the unversioned libpmix.so). Run as root; safe to repeat
+# the unversioned libpmix.so) and Debian's PyTorch (python3-torch, CPU) for the zenith-run
+# demo and tests. Run as root; safe to repeat
 # (apt is only asked when something is missing).
 set -eu
 
 packages="build-essential autoconf automake libtool pkg-config
   libhwloc-dev hwloc-nox libnuma-dev liburing-dev libpmix-dev libslurm-dev check python3
-  slurm-wlm munge procps util-linux passwd"
+  python3-torch slurm-wlm munge procps util-linux passwd iproute2"
 
 missing=""
 for p in $packages; do

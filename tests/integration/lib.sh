@@ -6,10 +6,18 @@ set -u
 
 plan="$ZENITH_BUILDDIR/tools/zenith-plan"
 pmix_hello="$ZENITH_BUILDDIR/tests/integration/pmix_hello"
+zenith_run="$ZENITH_BUILDDIR/launcher/zenith-run"
+# The uninstalled NCCL module (built when configure found NCCL); srun passes it to the tasks.
+[ -e "$ZENITH_BUILDDIR/launcher/.libs/zenith-run-nccl.so" ] &&
+    export ZENITH_NCCL_MODULE="$ZENITH_BUILDDIR/launcher/.libs/zenith-run-nccl.so"
+# Debian's PyTorch lives under /usr/bin/python3, whatever python3 comes first on PATH.
+python=/usr/bin/python3
 # Jobs run in a directory every user can write (the build tree may not be readable by them).
 work=$(mktemp -d /tmp/zenith-it.XXXXXX)
 chmod 1777 "$work"
 cd "$work" || exit 1
+# zenith-run's port claims: private to the test, so it can check they are released.
+export ZENITH_PORT_DIR="$work/ports"
 trap 'rm -rf "$work"' EXIT
 
 fail() {

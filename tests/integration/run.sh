@@ -23,7 +23,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 for f in "$ZENITH_BUILDDIR/tests/integration/pmix_hello" "$ZENITH_BUILDDIR/tools/zenith-plan" \
-    "$ZENITH_BUILDDIR/spank/.libs/zenith.so"; do
+    "$ZENITH_BUILDDIR/spank/.libs/zenith.so" "$ZENITH_BUILDDIR/launcher/zenith-run"; do
     [ -e "$f" ] || { echo "integration: $f is not built; run make first" >&2; exit 1; }
 done
 
