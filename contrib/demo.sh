@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The README's first command: install what is needed, build, start the local 4-node Slurm
 # cluster, and run the demo: Zenith's placement planner on this machine and on a real GPU
-# server, then a multi-node PMIx job that reports where each rank landed. The cluster stays up.
+# server, a multi-node PMIx job that reports where each rank landed, then PyTorch DDP training
+# on 4 nodes started with srun zenith-run. The cluster stays up.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/contrib/install-deps.sh"
@@ -45,5 +46,16 @@ srun -N2 --ntasks-per-node=2 --gres=gpu:2 --mpi=pmix --zenith-bind=core,verbose 
 echo "-- the binding reports (each node writes its own, on the job's standard error):"
 cat "$report"
 rm -f "$report"
+echo
+echo "== PyTorch DDP training (gloo, CPU) on 4 nodes x 2 ranks: srun zenith-run python3 ddp_train.py"
+echo "   (the program has no rendezvous code: zenith-run exports the env:// contract)"
+demo_dir=$(mktemp -d /tmp/zenith-demo.XXXXXX)
+chmod 755 "$demo_dir"
+cp "$top/contrib/examples/ddp_train.py" "$demo_dir/"
+srun -N4 --ntasks-per-node=2 --mpi=pmix "$top/build/launcher/zenith-run" --verbose \
+    /usr/bin/python3 "$demo_dir/ddp_train.py" >"$demo_dir/out" 2>"$demo_dir/err"
+grep '^zenith: rank 0 (' "$demo_dir/err"
+sort -t/ -k1.6n "$demo_dir/out"
+rm -rf "$demo_dir"
 echo
 echo "The cluster stays up: eval \"\$($cluster env)\" to use it, '$cluster down' to stop it."
