@@ -9,29 +9,14 @@
 # devices in every rank). Prints medians and ratios.
 # Run as root from a built tree:  bench/launch-overhead.sh [ROUNDS] [TASKS]
 set -euo pipefail
-src=$(cd "$(dirname "$0")/.." && pwd)
-build=${ZENITH_BUILDDIR:-$src/build}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 rounds=${1:-20}
 tasks=${2:-8}
-cluster=$src/contrib/cluster/zenith-cluster
 zenith_run=$build/launcher/zenith-run
 baseline=$build/tests/integration/pmix_hello
-[ "$(id -u)" -eq 0 ] || { echo "launch-overhead: run as root (it starts a local cluster)" >&2; exit 1; }
-for f in "$zenith_run" "$baseline" "$build/spank/.libs/zenith.so"; do
-    [ -x "$f" ] || [ -e "$f" ] || { echo "launch-overhead: $f is not built (contrib/build.sh)" >&2; exit 1; }
-done
-
-export ZENITH_CLUSTER_DIR=${ZENITH_BENCH_CLUSTER_DIR:-/var/tmp/zenith-bench}
-export ZENITH_CLUSTER_PORT=${ZENITH_BENCH_CLUSTER_PORT:-18317}
-export ZENITH_CLUSTER_PREFIX=zb ZENITH_CLUSTER_NAME=zenith-bench
-export ZENITH_SPANK_PLUGIN=$build/spank/.libs/zenith.so ZENITH_PLAN=$build/tools/zenith-plan
-unset ZENITH_CLUSTER_XML ZENITH_PLUGSTACK ZENITH_SPANK_ARGS ZENITH_CLUSTER_CONF_EXTRA
-"$cluster" down >/dev/null 2>&1 || true
-trap '"$cluster" down >/dev/null' EXIT
-"$cluster" up 4 >/dev/null
-export SLURM_CONF=$ZENITH_CLUSTER_DIR/etc/slurm.conf
-plugstack=$ZENITH_CLUSTER_DIR/etc/plugstack.conf
-with=$(cat "$plugstack")
+bench_need "$zenith_run" "$baseline" "$build/spank/.libs/zenith.so"
+bench_cluster_up 4
 without="# Zenith's plugin disabled"
 cd /tmp
 
@@ -42,7 +27,6 @@ step_us() { # PROGRAM...: microseconds for one srun
     t1=$(date +%s%N)
     echo $(((t1 - t0) / 1000))
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 setups=(plugin cache discovery)
 declare -A runs title=(

@@ -6,29 +6,14 @@
 # medians, the per-task difference and the ratio. Run as root from a built tree:
 #   bench/spank-overhead.sh [ROUNDS] [TASKS]
 set -euo pipefail
-src=$(cd "$(dirname "$0")/.." && pwd)
-build=${ZENITH_BUILDDIR:-$src/build}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 rounds=${1:-20}
 tasks=${2:-16}
-cluster=$src/contrib/cluster/zenith-cluster
-[ "$(id -u)" -eq 0 ] || { echo "spank-overhead: run as root (it starts a local cluster)" >&2; exit 1; }
-[ -e "$build/spank/.libs/zenith.so" ] || { echo "spank-overhead: build first (contrib/build.sh)" >&2; exit 1; }
-
-export ZENITH_CLUSTER_DIR=${ZENITH_BENCH_CLUSTER_DIR:-/var/tmp/zenith-bench}
-export ZENITH_CLUSTER_PORT=${ZENITH_BENCH_CLUSTER_PORT:-18317}
-export ZENITH_CLUSTER_PREFIX=zb ZENITH_CLUSTER_NAME=zenith-bench
-export ZENITH_SPANK_PLUGIN=$build/spank/.libs/zenith.so ZENITH_PLAN=$build/tools/zenith-plan
-unset ZENITH_CLUSTER_XML ZENITH_PLUGSTACK ZENITH_SPANK_ARGS ZENITH_CLUSTER_CONF_EXTRA
-"$cluster" down >/dev/null 2>&1 || true
-trap '"$cluster" down >/dev/null' EXIT
-"$cluster" up 2 >/dev/null
-export SLURM_CONF=$ZENITH_CLUSTER_DIR/etc/slurm.conf
-plugstack=$ZENITH_CLUSTER_DIR/etc/plugstack.conf
-with=$(cat "$plugstack")
+bench_need "$build/spank/.libs/zenith.so"
+bench_cluster_up 2
 without="# Zenith disabled for the baseline"
 
-# srun and every slurmstepd read plugstack.conf when they start, so switching the file
-# switches the plugin for the next step.
 step_ms() {
     local t0 t1
     t0=$(date +%s%N)
@@ -36,7 +21,6 @@ step_ms() {
     t1=$(date +%s%N)
     echo $(((t1 - t0) / 1000))
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 on=() off=()
 for mode in "$with" "$without"; do # warm-up: page cache, munge, first connections

@@ -63,17 +63,27 @@ START_TEST(live_model_matches_linux)
 }
 END_TEST
 
+/* This machine's cache in a new directory (dir, path: buffers of 64), and its live model. */
+static struct zn_topology *write_cache(char *dir, char *path)
+{
+    struct zn_topology *live;
+    struct zn_error err;
+
+    strcpy(dir, "/tmp/zenith-cache-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, 64, "%s/node.xml", dir);
+    ck_assert_msg(zn_topology_write_cache(path, &err) == 0, "%s", err.text);
+    live = zn_topology_load_live(&err);
+    ck_assert_msg(live != NULL, "%s", err.text);
+    return live;
+}
+
 START_TEST(cache_round_trip)
 {
     struct zn_error err;
-    char dir[] = "/tmp/zenith-cache-XXXXXX", path[64];
-    struct zn_topology *live, *cached;
+    char dir[64], path[64];
+    struct zn_topology *live = write_cache(dir, path), *cached;
 
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/node.xml", dir);
-    ck_assert_msg(zn_topology_write_cache(path, &err) == 0, "%s", err.text);
-    live = zn_topology_load_live(&err);
-    ck_assert_ptr_nonnull(live);
     cached = test_load(path);
     /* The cache may hold CPUs this process cannot use, never fewer. */
     ck_assert(hwloc_bitmap_isincluded(live->all_pus, cached->all_pus));
@@ -96,15 +106,11 @@ END_TEST
 START_TEST(cache_as_this_machine)
 {
     struct zn_error err;
-    char dir[] = "/tmp/zenith-cache-XXXXXX", path[64];
-    struct zn_topology *live, *cached;
+    char dir[64], path[64];
+    struct zn_topology *live = write_cache(dir, path), *cached;
 
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/node.xml", dir);
-    ck_assert_msg(zn_topology_write_cache(path, &err) == 0, "%s", err.text);
-    live = zn_topology_load_live(&err);
     cached = zn_topology_load_cached(path, &err);
-    ck_assert_msg(live && cached, "%s", err.text);
+    ck_assert_msg(cached != NULL, "%s", err.text);
     /* The same machine as discovery shows it: allowed CPUs, cores, NUMA nodes, devices. */
     ck_assert(hwloc_bitmap_isequal(cached->all_pus, live->all_pus));
     ck_assert_uint_eq(cached->ncores, live->ncores);
