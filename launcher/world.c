@@ -169,19 +169,6 @@ static char *get_string(unsigned rank, const char *key)
     return out;
 }
 
-static void peer_host(unsigned rank, char *buf, size_t len)
-{
-    pmix_proc_t peer;
-    pmix_value_t *v = NULL;
-
-    snprintf(buf, len, "?");
-    PMIX_LOAD_PROCID(&peer, self.nspace, rank);
-    if (PMIx_Get(&peer, PMIX_HOSTNAME, NULL, 0, &v) == PMIX_SUCCESS && v && v->type == PMIX_STRING)
-        snprintf(buf, len, "%s", v->data.string);
-    if (v)
-        PMIX_VALUE_RELEASE(v);
-}
-
 static int format_rendezvous(const struct zr_rendezvous *rv, char *buf, size_t len)
 {
     int n = snprintf(buf, len, "%s %u %s %s", rv->master_addr[0] ? rv->master_addr : "-",
@@ -208,7 +195,7 @@ static int parse_rendezvous(const char *text, struct zr_rendezvous *rv)
 int zr_world_exchange(struct zr_world *w, unsigned round, const char *status,
                       struct zr_rendezvous *rv, char *failure, size_t len, struct zn_error *err)
 {
-    char key[64], text[1024], host[256];
+    char key[64], text[1024];
     pmix_info_t collect;
     bool yes = true;
     int rc = -1;
@@ -239,8 +226,9 @@ int zr_world_exchange(struct zr_world *w, unsigned round, const char *status,
         if (!got)
             return zn_fail(err, "rank %u did not receive rank %u's state", w->rank, r);
         if (*got) {
-            peer_host(r, host, sizeof(host));
-            snprintf(failure, len, "rank %u on %s: %s", r, host, got);
+            char *host = get_string(r, PMIX_HOSTNAME);
+            snprintf(failure, len, "rank %u on %s: %s", r, host ? host : "?", got);
+            free(host);
         }
         free(got);
     }

@@ -113,7 +113,7 @@ static int make_rendezvous(struct run *r, struct zn_error *err)
 {
     const struct zr_options *o = &r->opts;
     struct zr_world *w = &r->world;
-    const char *how = "";
+    const char *how = "", *port_dir = getenv("ZENITH_PORT_DIR");
 
     if (w->via == ZR_BOOT_SLURM) {
         /* Nobody can tell the others a choice: every rank derives the same answer. */
@@ -129,8 +129,9 @@ static int make_rendezvous(struct run *r, struct zn_error *err)
     else if (zr_master_addr(o->iface, w->nnodes > 1, r->rv.master_addr, sizeof(r->rv.master_addr),
                             &how, err) < 0)
         return -1;
-    if (zr_port_claim(getenv("ZENITH_PORT_DIR") ? getenv("ZENITH_PORT_DIR") : ZR_DEFAULT_PORT_DIR,
-                      o->port_first, o->port_last, w->job_step, &r->port, err) < 0)
+    if (!port_dir)
+        port_dir = ZR_DEFAULT_PORT_DIR;
+    if (zr_port_claim(port_dir, o->port_first, o->port_last, w->job_step, &r->port, err) < 0)
         return -1;
     r->rv.master_port = r->port.port;
     if (o->verbose)
