@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Validation, stamp and priority of gang requests (policy in gang.h). */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/parse.h"
+#include "select/core/gang.h"
+
+#define ZN_GANG_NODES_MAX 65536
+#define ZN_GANG_GPUS_MAX  1024
+
+int zn_gang_validate(const struct zn_gang_job *job, struct zn_gang *out, bool *set_nodes,
+                     struct zn_error *err)
+{
+    unsigned size = 0, nodes;
+    uint64_t per_node;
+
+    *set_nodes = false;
+    if (!job->gang)
+        return 0;
+    if (strcmp(job->gang, "job") != 0 &&
+        zn_parse_count("--zenith-gang", job->gang, ZN_GANG_NODES_MAX, &size, err) < 0)
+        return -1;
+    if (job->min_nodes && job->max_nodes && job->max_nodes != job->min_nodes)
+        return zn_fail(err,
+                       "--zenith-gang needs a fixed node count, and this job asks for "
+                       "%" PRIu32 "-%" PRIu32 " nodes; give -N with one number",
+                       job->min_nodes, job->max_nodes);
+    nodes = job->min_nodes ? job->min_nodes : job->max_nodes;
+    if (size && nodes && size != nodes)
+        return zn_fail(err,
+                       "--zenith-gang=%u does not match the job's %u nodes; give the "
+                       "same count to -N or leave one of them out",
+                       size, nodes);
+    if (!nodes) {
+        if (!size)
+            return zn_fail(err, "--zenith-gang needs to know the job's nodes; give -N "
+                                "(or --zenith-gang=N)");
+        nodes = size;
+        *set_nodes = true;
+    }
+    if (nodes < 2)
+        return zn_fail(err,
+                       "--zenith-gang packs a job of 2 or more nodes, and this job has "
+                       "%u; drop --zenith-gang or give -N 2 or more",
+                       nodes);
+    if (job->other_gpu_form && !job->gpus_per_node && !job->gpus_per_job)
+        return zn_fail(err, "--zenith-gang needs the GPUs per node (--gpus-per-node=N "
+                            "or --gres=gpu:N) or per job (--gpus=N), not per task or socket");
+    per_node = job->gpus_per_node;
+    if (!per_node && job->gpus_per_job) {
+        if (job->gpus_per_job % nodes)
+            return zn_fail(err,
+                           "--zenith-gang: --gpus=%" PRIu64 " does not divide among %u "
+                           "nodes; use --gpus-per-node",
+                           job->gpus_per_job, nodes);
+        per_node = job->gpus_per_job / nodes;
+    }
+    if (!per_node)
+        return zn_fail(err, "--zenith-gang is for GPU jobs and this job asks for no GPU; "
+                            "add --gpus-per-node=N or drop --zenith-gang");
+    if (per_node > ZN_GANG_GPUS_MAX)
+        return zn_fail(err,
+                       "--zenith-gang: %" PRIu64 " GPUs per node is more than any "
+                       "node has",
+                       per_node);
+    out->nodes = nodes;
+    out->gpus_per_node = (unsigned)per_node;
+    return 1;
+}
+
+void zn_gang_stamp_format(const struct zn_gang *gang, char *buf, size_t len)
+{
+    snprintf(buf, len, ZN_GANG_STAMP "nodes=%u,gpus-per-node=%u", gang->nodes, gang->gpus_per_node);
+}
+
+int zn_gang_stamp_find(const char *admin_comment, struct zn_gang *out)
+{
+    const char *p;
+    unsigned nodes, gpus;
+    int used = 0;
+
+    if (!admin_comment)
+        return 0;
+    /* The stamp may follow an admin's own words, separated by a space. */
+    for (p = strstr(admin_comment, ZN_GANG_STAMP); p; p = strstr(p + 1, ZN_GANG_STAMP)) {
+        if (p != admin_comment && p[-1] != ' ')
+            continue;
+        if (sscanf(p, ZN_GANG_STAMP "nodes=%u,gpus-per-node=%u%n", &nodes, &gpus, &used) == 2 &&
+            (p[used] == '\0' || p[used] == ' ') && nodes >= 2 && gpus >= 1) {
+            out->nodes = nodes;
+            out->gpus_per_node = gpus;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int zn_gang_priority_parse(const char *params, struct zn_gang_priority *out, struct zn_error *err)
+{
+    char *copy, *item, *save = NULL;
+    int rc = -1;
+
+    out->base = ZN_GANG_BASE_DEFAULT;
+    out->per_hour = ZN_GANG_PER_HOUR_DEFAULT;
+    out->max = ZN_GANG_MAX_DEFAULT;
+    if (!params || !*params)
+        return 0;
+    copy = strdup(params);
+    if (!copy)
+        return zn_fail(err, "out of memory");
+    for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        const char *p;
+        uint64_t value;
+
+        if (!eq) {
+            zn_fail(err,
+                    "PrioritySiteFactorParameters: \"%s\" is not KEY=VALUE; use "
+                    "gang_base=N,gang_per_hour=N,gang_max=N",
+                    item);
+            goto out;
+        }
+        *eq = '\0';
+        p = eq + 1;
+        if (zn_parse_digits(&p, &value) < 0 || *p || value > UINT32_MAX) {
+            zn_fail(err,
+                    "PrioritySiteFactorParameters: %s=%s is not a number from 0 to "
+                    "4294967295",
+                    item, eq + 1);
+            goto out;
+        }
+        if (strcmp(item, "gang_base") == 0) {
+            out->base = value;
+        } else if (strcmp(item, "gang_per_hour") == 0) {
+            out->per_hour = value;
+        } else if (strcmp(item, "gang_max") == 0) {
+            out->max = value;
+        } else {
+            zn_fail(err,
+                    "PrioritySiteFactorParameters: unknown key %s; zenith knows "
+                    "gang_base, gang_per_hour and gang_max",
+                    item);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    free(copy);
+    return rc;
+}
+
+uint64_t zn_gang_priority_value(const struct zn_gang_priority *params, int64_t waited_seconds)
+{
+    uint64_t value;
+
+    if (waited_seconds <= 0)
+        return params->base;
+    /* Every parameter is below 2^32 and the wait is held below 2^31 s (68 years): no overflow. */
+    if (waited_seconds > INT32_MAX)
+        waited_seconds = INT32_MAX;
+    value = params->per_hour * (uint64_t)waited_seconds / 3600;
+    value = params->base + (value < params->max ? value : params->max);
+    /* slurmctld adds the factor to NICE_OFFSET (2^31) in a 32-bit field. */
+    return value < INT32_MAX ? value : INT32_MAX;
+}
+
+int zn_tres_gpus(const char *tres, uint64_t *count)
+{
+    const char *p = tres;
+
+    *count = 0;
+    if (!tres)
+        return 0;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+
+        /* "gres:gpu:8", "gres:gpu:h100:8" (22.05) or "gres/gpu:8" (23.02 on). */
+        if ((strncmp(p, "gres:gpu:", 9) == 0 || strncmp(p, "gres/gpu:", 9) == 0) && len > 9) {
+            const char *num = p + len;
+            const char *q;
+
+            while (num[-1] != ':')
+                num--;
+            q = num;
+            uint64_t value;
+
+            if (zn_parse_digits(&q, &value) < 0 || q != p + len || value == 0)
+                return -1;
+            *count = value;
+            return 1;
+        }
+        if (len == 8 && (strncmp(p, "gres:gpu", 8) == 0 || strncmp(p, "gres/gpu", 8) == 0)) {
+            *count = 1;
+            return 1;
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef ZENITH_GANG_H
+#define ZENITH_GANG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/error.h"
+
+/* The gang request's life in slurmctld: the SPANK option puts ZENITH_GANG=job|N in the job's
+ * spank_job_env (which users can also write by hand), job_submit validates it here and writes a
+ * stamp into admin_comment (which users cannot write), and the select and priority plugins
+ * trust only the stamp. */
+
+#define ZN_GANG_ENV        "ZENITH_GANG"
+#define ZN_GANG_STAMP      "zenith-gang:"
+#define ZN_GANG_STAMP_SIZE 64
+
+/* What job_submit knows of a job at submission; 0 means "not given". */
+struct zn_gang_job {
+    const char *gang;       /* ZENITH_GANG's value, NULL when absent */
+    uint32_t min_nodes;     /* -N's lower bound */
+    uint32_t max_nodes;     /* -N's upper bound */
+    uint64_t gpus_per_node; /* --gpus-per-node, --gres=gpu:N */
+    uint64_t gpus_per_job;  /* --gpus */
+    bool other_gpu_form;    /* GPUs per task or per socket: no fixed count per node */
+};
+
+/* The accepted request. */
+struct zn_gang {
+    unsigned nodes;
+    unsigned gpus_per_node;
+};
+
+/* 1 and *out filled when the job asks for a gang that makes sense, 0 when it does not ask,
+ * -1 with a message for the user naming --zenith-gang when it asks for nonsense: a bad value,
+ * no GPUs, fewer than two nodes, a node range, a gang size other than the node count, GPUs
+ * that do not divide evenly among the nodes. When the job gives no node count the gang size
+ * becomes it; *set_nodes then says so. */
+int zn_gang_validate(const struct zn_gang_job *job, struct zn_gang *out, bool *set_nodes,
+                     struct zn_error *err);
+
+/* "zenith-gang:nodes=4,gpus-per-node=8" */
+void zn_gang_stamp_format(const struct zn_gang *gang, char *buf, size_t len);
+
+/* 1 and *out filled when admin_comment carries a well-formed stamp, else 0 (NULL is fine). */
+int zn_gang_stamp_find(const char *admin_comment, struct zn_gang *out);
+
+/* PrioritySiteFactorParameters: "gang_base=B,gang_per_hour=N,gang_max=M". A validated gang
+ * job's factor is base from submission on, plus per_hour for each hour it has waited, the
+ * growth capped at max. */
+struct zn_gang_priority {
+    uint64_t base;
+    uint64_t per_hour;
+    uint64_t max;
+};
+#define ZN_GANG_BASE_DEFAULT     1000
+#define ZN_GANG_PER_HOUR_DEFAULT 1000
+#define ZN_GANG_MAX_DEFAULT      100000
+int zn_gang_priority_parse(const char *params, struct zn_gang_priority *out, struct zn_error *err);
+uint64_t zn_gang_priority_value(const struct zn_gang_priority *params, int64_t waited_seconds);
+
+/* GPUs in one of Slurm's TRES request strings (tres_per_node, tres_per_job, ...): 1 and *count
+ * when it names GPUs, 0 when it does not, -1 when the count cannot be read. */
+int zn_tres_gpus(const char *tres, uint64_t *count);
+
+#endif

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef ZENITH_PLACE_H
+#define ZENITH_PLACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "runtime/error.h"
+#include "select/core/cluster.h"
+
+/* The placement policy. Given the cluster now and a request, it ranks candidate node sets:
+ * - a gang job gets the tightest domain that fits, in this fixed order, each tried before the
+ *   next: one node, one NVLink block, one leaf switch, one switch of each level above, then
+ *   anywhere. Within a level the domain left with the fewest free GPUs wins (best fit), and
+ *   within the domain the nodes with the fewest free GPUs that still fit.
+ * - any other GPU job gets best-fit GPU packing: the nodes with the fewest free GPUs that
+ *   still fit, wherever they are, so that whole nodes and whole switches stay free for gangs.
+ * Ties go to the lower index, so the same cluster and request always give the same answer. */
+
+enum zn_scope {
+    ZN_SCOPE_NODE,
+    ZN_SCOPE_BLOCK,
+    ZN_SCOPE_LEAF,
+    ZN_SCOPE_SPINE, /* a switch above leaves; the candidate says which level */
+    ZN_SCOPE_ANY,
+};
+
+struct zn_job_request {
+    unsigned nodes;         /* exactly this many nodes, at least 1 */
+    unsigned gpus_per_node; /* GPUs the job takes on each node */
+    bool gang;
+};
+
+struct zn_candidate {
+    enum zn_scope scope;
+    unsigned level;    /* switch level for ZN_SCOPE_SPINE */
+    const char *where; /* the domain's name (node, block or switch); "cluster" for ANY */
+    const struct zn_domain *domain; /* the block or switch; NULL for NODE and ANY */
+    size_t *nodes;                  /* the chosen nodes, ascending */
+    size_t count;
+    unsigned long left_free; /* free GPUs left in the domain after this job */
+};
+
+struct zn_placement {
+    struct zn_candidate *list; /* best first */
+    size_t count;
+};
+
+/* Rank up to max_candidates node sets for r. usable[i] (NULL: every node) says whether node i
+ * may be used at all (up, in the job's partition, features, not excluded); GPUs are checked
+ * here. A placement with count 0 means nothing fits now. -1 only on a bad request or no
+ * memory. */
+int zn_place(const struct zn_cluster *c, const unsigned char *usable,
+             const struct zn_job_request *r, size_t max_candidates, struct zn_placement *out,
+             struct zn_error *err);
+void zn_placement_free(struct zn_placement *p);
+
+const char *zn_scope_name(enum zn_scope scope);
+
+/* Free GPUs on nodes that are neither idle nor full: what small jobs strand. */
+unsigned long zn_cluster_stranded_gpus(const struct zn_cluster *c);
+
+#endif
