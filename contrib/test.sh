@@ -33,7 +33,9 @@ failed=$((failed + $(grep -c '^FAIL: ' integration.log)))
 skipped=$((skipped + $(grep -c '^SKIP: ' integration.log)))
 
 if [ "${ZENITH_SKIP_DISTCHECK:-0}" != 1 ]; then
-    make distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.log 2>&1 || {
+    slurm_source=$(sed -n 's/^ZN_SLURM_SOURCE = //p' Makefile)
+    make distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror${slurm_source:+ --with-slurm-source=$slurm_source}" \
+        >distcheck.log 2>&1 || {
         tail -n 60 distcheck.log
         echo "zenith: make distcheck failed (full log: build/distcheck.log)"
         status=1
