@@ -65,6 +65,13 @@ leaf_of() { # node list -> leaf1, leaf2 or "both"
     esac
 }
 
+half_busy() { # zs1 and zs6 with 4 of 8 GPUs in use; sets busy1 and busy6
+    busy1=$(submit -w zs1 --gpus-per-node=4)
+    busy6=$(submit -w zs6 --gpus-per-node=4)
+    running "$busy1" >/dev/null
+    running "$busy6" >/dev/null
+}
+
 site_of() { # pending job -> its SITE factor in sprio
     sprio -h -j "$1" -o "%S" | tr -d ' '
 }
@@ -75,10 +82,7 @@ expect_eq "$(scontrol show config | sed -n 's/^SelectType *= *//p')" select/zeni
 sinfo -h -o %D | grep -qx 8 || fail "sinfo (a client loading the select plugin) does not show 8 nodes"
 
 # Some nodes busy: zs1 and zs6 have 4 of their 8 GPUs in use.
-busy1=$(submit -w zs1 --gpus-per-node=4)
-busy6=$(submit -w zs6 --gpus-per-node=4)
-running "$busy1" >/dev/null
-running "$busy6" >/dev/null
+half_busy
 
 gang=$(submit -N2 --gpus-per-node=4 --zenith-gang)
 nodes=$(running "$gang")
@@ -133,10 +137,7 @@ gone "$pend" "$other" "$busy1" "$busy3" "$busy6"
 # ------------------------------------------------------------------ no job_submit: no stamp
 export ZENITH_CTLD_ENABLE="select site_factor"
 up
-busy1=$(submit -w zs1 --gpus-per-node=4)
-busy6=$(submit -w zs6 --gpus-per-node=4)
-running "$busy1" >/dev/null
-running "$busy6" >/dev/null
+half_busy
 forged=$(submit -N2 --gpus-per-node=4 --zenith-gang)
 nodes=$(running "$forged")
 expect_eq "$(field "$forged" AdminComment)" "" "AdminComment without job_submit"
