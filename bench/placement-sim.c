@@ -171,12 +171,6 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int compare_index(const void *a, const void *b)
-{
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return (x > y) - (x < y);
-}
-
 static double ratio(double zenith, double stock)
 {
     return stock > 0 ? zenith / stock : 0;
@@ -949,7 +943,7 @@ static int stock_choose(const struct stock_model *m, unsigned nodes, unsigned gp
             taken[n] = 1;
             out[chosen++] = n;
             if (--rem <= 0) {
-                qsort(out, chosen, sizeof(*out), compare_index);
+                qsort(out, chosen, sizeof(*out), zn_compare_node_index);
                 rc = 1;
                 goto out;
             }

@@ -268,7 +268,7 @@ static int link_child(const char *name, void *arg)
     return 0;
 }
 
-static int compare_size(const void *a, const void *b)
+int zn_compare_node_index(const void *a, const void *b)
 {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
     return (x > y) - (x < y);
@@ -315,7 +315,7 @@ static int finish_tree(struct zn_cluster *c, const char *source, struct zn_error
                 return -1;
     for (size_t i = 0; i < c->switch_count; i++) {
         struct zn_domain *d = &c->switches[i].domain;
-        qsort(d->nodes, d->node_count, sizeof(*d->nodes), compare_size);
+        qsort(d->nodes, d->node_count, sizeof(*d->nodes), zn_compare_node_index);
     }
     return 0;
 }
@@ -386,7 +386,7 @@ static int parse_line(struct zn_cluster *c, char *line, const char *source, unsi
         struct leaf_walk w = {c, index, source, lineno, err};
         if (zn_hostlist_each("Nodes", nodes, add_leaf_node, &w, err) != 0)
             return -1;
-        qsort(s->domain.nodes, s->domain.node_count, sizeof(size_t), compare_size);
+        qsort(s->domain.nodes, s->domain.node_count, sizeof(size_t), zn_compare_node_index);
     }
     return 0;
 }

@@ -71,6 +71,9 @@ int zn_cluster_load_topology(struct zn_cluster *c, const char *text, const char 
                              struct zn_error *err);
 int zn_cluster_read_topology_file(struct zn_cluster *c, const char *path, struct zn_error *err);
 
+/* qsort comparator for node indices (size_t), ascending. */
+int zn_compare_node_index(const void *a, const void *b);
+
 /* Change a node's free GPU count as jobs start and end (simulator, tests). */
 int zn_cluster_set_free(struct zn_cluster *c, size_t node, unsigned gpus_free,
                         struct zn_error *err);

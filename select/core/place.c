@@ -119,12 +119,6 @@ static void select_best(struct fit *fits, size_t n, size_t k)
     qsort(fits, hi, sizeof(*fits), compare_fit);
 }
 
-static int compare_size(const void *a, const void *b)
-{
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return (x > y) - (x < y);
-}
-
 static int compare_ranked(const void *a, const void *b)
 {
     const struct ranked *x = a, *y = b;
@@ -208,7 +202,7 @@ static int add_candidate(struct placer *p, enum zn_scope scope, unsigned level, 
         return zn_fail(p->err, "out of memory placing a job");
     for (size_t i = 0; i < want; i++)
         chosen[i] = p->fits[i].node;
-    qsort(chosen, want, sizeof(*chosen), compare_size);
+    qsort(chosen, want, sizeof(*chosen), zn_compare_node_index);
     for (size_t i = 0; i < p->out->count; i++) {
         if (same_nodes(&p->out->list[i], chosen, want)) {
             free(chosen);

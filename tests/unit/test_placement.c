@@ -21,12 +21,6 @@
     ck_assert_msg(strstr((err).text, needle) != NULL, "'%s' does not mention '%s'", (err).text,    \
                   needle)
 
-static int compare_size_t(const void *a, const void *b)
-{
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return (x > y) - (x < y);
-}
-
 static int collect(const char *name, void *arg)
 {
     char *buf = arg;
@@ -393,7 +387,7 @@ START_TEST(best_fit_matches_a_full_sort)
         zn_placement_free(&p);
         if (fitting >= 5) {
             place(c, NULL, 5, need, false, 1, &p);
-            qsort(order, 5, sizeof(*order), compare_size_t);
+            qsort(order, 5, sizeof(*order), zn_compare_node_index);
             for (size_t i = 0; i < 5; i++)
                 ck_assert_uint_eq(p.list[0].nodes[i], order[i]);
             zn_placement_free(&p);
