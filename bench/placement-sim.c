@@ -116,6 +116,24 @@ static int text_add(struct text *t, struct zn_error *err, const char *fmt, ...)
     return 0;
 }
 
+/* Room for one more item in a growing array (doubling from first); -1 when out of memory. */
+static int grow_for_one(void *array, size_t *cap, size_t count, size_t size, size_t first)
+{
+    void **items = array;
+    size_t ncap;
+    void *p;
+
+    if (count < *cap)
+        return 0;
+    ncap = *cap ? *cap * 2 : first;
+    p = realloc(*items, ncap * size);
+    if (!p)
+        return -1;
+    *items = p;
+    *cap = ncap;
+    return 0;
+}
+
 struct samples {
     uint64_t *v;
     size_t count, cap;
@@ -123,15 +141,8 @@ struct samples {
 
 static int samples_add(struct samples *s, uint64_t value, struct zn_error *err)
 {
-    if (s->count == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 4096;
-        uint64_t *v = realloc(s->v, cap * sizeof(*v));
-
-        if (!v)
-            return zn_fail(err, "out of memory recording measurements");
-        s->v = v;
-        s->cap = cap;
-    }
+    if (grow_for_one(&s->v, &s->cap, s->count, sizeof(*s->v), 4096) < 0)
+        return zn_fail(err, "out of memory recording measurements");
     s->v[s->count++] = value;
     return 0;
 }
@@ -217,17 +228,6 @@ struct csv {
     size_t cap;
 };
 
-static int csv_open(struct csv *c, const char *path, struct zn_error *err)
-{
-    memset(c, 0, sizeof(*c));
-    c->path = path;
-    c->f = fopen(path, "r");
-    if (!c->f)
-        return zn_fail(err, "cannot read %s: %s; pass the machine list and the trace", path,
-                       strerror(errno));
-    return 0;
-}
-
 static void csv_close(struct csv *c)
 {
     if (c->f)
@@ -310,6 +310,19 @@ static int check_header(struct csv *c, const char *const *names, size_t count, s
     return 0;
 }
 
+/* Open a CSV file and check its header against names; c is safe to csv_close either way. */
+static int csv_open(struct csv *c, const char *path, const char *const *names, size_t count,
+                    struct zn_error *err)
+{
+    memset(c, 0, sizeof(*c));
+    c->path = path;
+    c->f = fopen(path, "r");
+    if (!c->f)
+        return zn_fail(err, "cannot read %s: %s; pass the machine list and the trace", path,
+                       strerror(errno));
+    return check_header(c, names, count, err);
+}
+
 /* A whole field of digits, at most max. */
 static int field_number(struct csv *c, const char *name, const char *text, uint64_t max,
                         uint64_t *out, struct zn_error *err)
@@ -384,9 +397,7 @@ static int read_machines(const char *path, struct machines *m, struct zn_error *
 
     memset(m, 0, sizeof(*m));
     m->path = path;
-    if (csv_open(&c, path, err) < 0)
-        return -1;
-    if (check_header(&c, machine_header, MACHINE_FIELDS, err) < 0)
+    if (csv_open(&c, path, machine_header, MACHINE_FIELDS, err) < 0)
         goto out;
     for (;;) {
         char *f[MACHINE_FIELDS];
@@ -415,16 +426,9 @@ static int read_machines(const char *path, struct machines *m, struct zn_error *
             zn_fail(err, "%s:%u: GPU memory \"%s\" is not a size like 12GB", path, c.line, f[2]);
             goto out;
         }
-        if (m->count == cap) {
-            size_t ncap = cap ? cap * 2 : 256;
-            struct machine *l = realloc(m->list, ncap * sizeof(*l));
-
-            if (!l) {
-                zn_fail(err, "out of memory reading %s", path);
-                goto out;
-            }
-            m->list = l;
-            cap = ncap;
+        if (grow_for_one(&m->list, &cap, m->count, sizeof(*m->list), 256) < 0) {
+            zn_fail(err, "out of memory reading %s", path);
+            goto out;
         }
         m->list[m->count].name = strdup(f[0]);
         if (!m->list[m->count].name) {
@@ -495,9 +499,7 @@ static int read_trace(const char *path, size_t limit, unsigned compress, struct 
 
     memset(t, 0, sizeof(*t));
     t->path = path;
-    if (csv_open(&c, path, err) < 0)
-        return -1;
-    if (check_header(&c, trace_header, TRACE_FIELDS, err) < 0)
+    if (csv_open(&c, path, trace_header, TRACE_FIELDS, err) < 0)
         goto out;
     while (!limit || t->rows < limit) {
         char *f[TRACE_FIELDS];
@@ -528,16 +530,9 @@ static int read_trace(const char *path, size_t limit, unsigned compress, struct 
             t->zero_gpu++;
             continue;
         }
-        if (t->count == cap) {
-            size_t ncap = cap ? cap * 2 : 4096;
-            struct job *l = realloc(t->jobs, ncap * sizeof(*l));
-
-            if (!l) {
-                zn_fail(err, "out of memory reading %s", path);
-                goto out;
-            }
-            t->jobs = l;
-            cap = ncap;
+        if (grow_for_one(&t->jobs, &cap, t->count, sizeof(*t->jobs), 4096) < 0) {
+            zn_fail(err, "out of memory reading %s", path);
+            goto out;
         }
         j = &t->jobs[t->count++];
         *j = (struct job){.id = id,
@@ -980,15 +975,8 @@ static int heap_push(struct heap *h, struct finish f, struct zn_error *err)
 {
     size_t i;
 
-    if (h->count == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 1024;
-        struct finish *v = realloc(h->v, cap * sizeof(*v));
-
-        if (!v)
-            return zn_fail(err, "out of memory for running jobs");
-        h->v = v;
-        h->cap = cap;
-    }
+    if (grow_for_one(&h->v, &h->cap, h->count, sizeof(*h->v), 1024) < 0)
+        return zn_fail(err, "out of memory for running jobs");
     for (i = h->count++; i > 0; i = (i - 1) / 2) {
         if (!finish_before(&f, &h->v[(i - 1) / 2]))
             break;
