@@ -14,7 +14,8 @@ bench_need() { # FILE...: fail unless built
     done
 }
 
-# Its own place and ports, so it never touches the demo's or the tests' cluster. Sets
+# Its own place and ports, so it never touches the demo's or the tests' cluster. NODES, then
+# optional slurm.conf lines; ZENITH_BENCH_CLUSTER_XML gives the nodes a topology file. Sets
 # SLURM_CONF, plugstack (the file srun and every slurmstepd read when a step starts, so
 # rewriting it switches the plugin for the next step), and `with` (its line enabling Zenith).
 bench_cluster_up() {
@@ -23,8 +24,11 @@ bench_cluster_up() {
     export ZENITH_CLUSTER_PREFIX=zb ZENITH_CLUSTER_NAME=zenith-bench
     export ZENITH_SPANK_PLUGIN=$build/spank/.libs/zenith.so ZENITH_PLAN=$build/tools/zenith-plan
     unset ZENITH_CLUSTER_XML ZENITH_PLUGSTACK ZENITH_SPANK_ARGS ZENITH_CLUSTER_CONF_EXTRA
+    [ -z "${ZENITH_BENCH_CLUSTER_XML:-}" ] || export ZENITH_CLUSTER_XML=$ZENITH_BENCH_CLUSTER_XML
+    [ -z "${2:-}" ] || export ZENITH_CLUSTER_CONF_EXTRA=$2
     "$cluster" down >/dev/null 2>&1 || true
-    trap '"$cluster" down >/dev/null' EXIT
+    # bench_on_exit: the bench's own clean-up, run after the cluster is down.
+    trap '"$cluster" down >/dev/null; eval "${bench_on_exit:-}"' EXIT
     "$cluster" up "$1" >/dev/null
     export SLURM_CONF=$ZENITH_CLUSTER_DIR/etc/slurm.conf
     plugstack=$ZENITH_CLUSTER_DIR/etc/plugstack.conf
