@@ -215,7 +215,6 @@ out:
 /* One finished job as jobcomp/filetxt wrote it, matched to the plan. */
 struct ran {
     size_t planned;
-    uint64_t job_id;
     time_t submit, start, end;
     size_t *nodes; /* model indices */
     unsigned line;
@@ -300,7 +299,7 @@ static int read_run(struct run *r, const struct plan *p, const struct zn_cluster
         struct ran j = {.line = ++lineno};
         struct node_walk walk = {c, NULL, 0, 0, NULL};
         const struct planned *pj = NULL;
-        uint64_t node_count;
+        uint64_t node_count, job_id;
         struct zn_error hl;
 
         if (!word(line, "JobId", id, sizeof(id)) || !word(line, "Name", name, sizeof(name)) ||
@@ -341,8 +340,8 @@ static int read_run(struct run *r, const struct plan *p, const struct zn_cluster
                     r->path, lineno, name, id, state);
             goto out;
         }
-        if (parse_whole("JobId", id, UINT32_MAX, &j.job_id, err) < 0 ||
-            parse_whole("NodeCnt", count, 1u << 20, &node_count, err) < 0) {
+        if (parse_whole("JobId", id, UINT32_MAX, &job_id, NULL) < 0 ||
+            parse_whole("NodeCnt", count, 1u << 20, &node_count, NULL) < 0) {
             zn_fail(err, "%s:%u: JobId=%s NodeCnt=%s are not numbers", r->path, lineno, id, count);
             goto out;
         }
@@ -367,7 +366,7 @@ static int read_run(struct run *r, const struct plan *p, const struct zn_cluster
             if (g) {
                 size_t n = strcspn(g + 9, ",");
                 snprintf(gpus_text, sizeof(gpus_text), "%.*s", (int)(n < 31 ? n : 31), g + 9);
-                if (parse_whole("gres/gpu", gpus_text, UINT32_MAX, &gpus, err) < 0 ||
+                if (parse_whole("gres/gpu", gpus_text, UINT32_MAX, &gpus, NULL) < 0 ||
                     gpus != (uint64_t)pj->nodes * pj->gpus_per_node) {
                     zn_fail(err, "%s:%u: job %s had gres/gpu=%s; the plan has %u x %u", r->path,
                             lineno, name, gpus_text, pj->nodes, pj->gpus_per_node);

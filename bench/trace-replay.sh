@@ -23,13 +23,14 @@ plugins=$build/select/.libs
 traces=${ZENITH_SHARED_FIXTURES:-$src/../shared/fixtures}/traces/philly
 trace=$traces/chronus_trace_job_Philly_MIX1.csv
 
-nodes=32 leaf_size=8 keep="" plan_args=()
+nodes=32 leaf_size=8 scale=10 keep="" plan_args=()
 usage() { sed -n '9,17p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
     --nodes) nodes=${2:?--nodes needs a value}; plan_args+=(--nodes "$2"); shift 2 ;;
     --leaf-size) leaf_size=${2:?--leaf-size needs a value}; shift 2 ;;
-    --from | --span | --one-node-every | --time-scale)
+    --time-scale) scale=${2:?--time-scale needs a value}; plan_args+=("$1" "$2"); shift 2 ;;
+    --from | --span | --one-node-every)
         plan_args+=("$1" "${2:?$1 needs a value}")
         shift 2
         ;;
@@ -45,10 +46,6 @@ if [ ! -r "$trace" ]; then
     exit 77
 fi
 bench_need "$replay" "$plugins/select_zenith_cons_tres.so" "$build/spank/.libs/zenith.so"
-scale=10
-for ((i = 0; i < ${#plan_args[@]}; i++)); do
-    [ "${plan_args[$i]}" = --time-scale ] && scale=${plan_args[$((i + 1))]}
-done
 
 work=$(mktemp -d /tmp/zenith-replay.XXXXXX)
 chmod 755 "$work"
@@ -67,9 +64,9 @@ jobcomp=$ZENITH_BENCH_CLUSTER_DIR/log/jobcomp.log
 replay_run() {
     local policy=$1 t0 name at job_nodes gpus duration limit id now gang submitted=0
     if [ "$policy" = zenith ]; then export ZENITH_CTLD_PLUGINS=$plugins; else unset ZENITH_CTLD_PLUGINS; fi
-    # Backfill every second, and a completion record of every job from slurmctld.
     rm -f "$jobcomp" # a record left by an earlier run would count as one of this run's
-    # Each choice of Zenith's select plugin is logged (cons_tres logs its own under the flag).
+    # Backfill every second, a completion record of every job from slurmctld, and each choice
+    # of Zenith's select plugin logged (cons_tres logs its own under the flag).
     bench_cluster_up "$nodes" "JobCompType=jobcomp/filetxt
 JobCompLoc=$jobcomp
 SchedulerParameters=bf_interval=1,bf_resolution=1

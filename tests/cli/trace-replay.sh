@@ -107,6 +107,12 @@ cli=cli_overlap
 check 1 "job philly-5 starts on zb1 with 0 of its 8 GPUs free" "overlapping records" \
     "$dir/stock.log" "$dir/zenith.log"
 cli=cli_score
+sed '/Name=philly-2 /s/Tres=cpu=2,mem=2G,node=1,billing=2/Tres=cpu=2,node=2,gres\/gpu=8/' "$dir/zenith.log" >"$dir/tres.log"
+check 1 "job philly-2 had gres/gpu=8; the plan has 2 x 8" "GPUs in the record that are not the plan's" \
+    "$dir/stock.log" "$dir/tres.log"
+sed '/Name=philly-2 /s/Tres=cpu=2,mem=2G,node=1,billing=2/Tres=cpu=2,gres\/gpu=16,node=2/' "$dir/zenith.log" >"$dir/tres16.log"
+check 0 "zenith: 3 jobs; 1 multi-node, 1 (100.0%)" "GPUs in the record that are the plan's" \
+    "$dir/stock.log" "$dir/tres16.log"
 echo "not a record" >"$dir/junk.log"
 check 1 "junk.log:1: not a jobcomp/filetxt record" "a file of something else" "$dir/stock.log" "$dir/junk.log"
 printf 'philly-1 0 1\n' >"$dir/badplan"
