@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "error.h"
+#include "runtime/error.h"
 
 /* MASTER_ADDR, chosen on rank 0's node: an IPv4 address other nodes can reach. In order:
  * the address of interface `iface` when given; the source address this node uses toward srun's

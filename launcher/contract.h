@@ -2,7 +2,7 @@
 #ifndef ZENITH_LAUNCHER_CONTRACT_H
 #define ZENITH_LAUNCHER_CONTRACT_H
 
-#include "env.h"
+#include "runtime/env.h"
 #include "launcher/world.h"
 
 /* The env:// contract PyTorch's init_process_group (and DeepSpeed, Lightning, Accelerate)

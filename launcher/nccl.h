@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "runtime/error.h"
 #include "launcher/world.h"
 
 /* What zenith-run asks of CUDA and NCCL. It lives in a module of its own (zenith-run-nccl.so,

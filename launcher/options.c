@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "launcher/options.h"
-#include "parse.h"
+#include "runtime/parse.h"
 
 const char zr_usage[] =
     "Usage: srun [SRUN OPTIONS] zenith-run [OPTIONS] [--] PROGRAM [ARGS...]\n"

@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "error.h"
-#include "plan.h"
+#include "runtime/error.h"
+#include "runtime/plan.h"
 
 /* zenith-run's command line, with the ZENITH_* environment as the fallback for every option
  * (the command line wins), so a site or an sbatch script can set defaults once. */

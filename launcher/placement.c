@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "apply.h"
+#include "runtime/apply.h"
 #include "launcher/placement.h"
-#include "parse.h"
-#include "report.h"
+#include "runtime/parse.h"
+#include "runtime/report.h"
 
 static bool read_own_env(void *ctx, const char *name, char *buf, size_t len)
 {

@@ -4,11 +4,11 @@
 
 #include <stdbool.h>
 
-#include "env.h"
-#include "gpus.h"
+#include "runtime/env.h"
+#include "runtime/gpus.h"
 #include "launcher/options.h"
 #include "launcher/world.h"
-#include "plan.h"
+#include "runtime/plan.h"
 
 /* This rank's placement: the SPANK plugin's when it placed the task, else the same planner's
  * plan for this node's ranks, applied to zenith-run itself (the child inherits the CPU

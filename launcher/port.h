@@ -4,7 +4,7 @@
 
 #include <limits.h>
 
-#include "error.h"
+#include "runtime/error.h"
 
 /* MASTER_PORT: a port nothing on rank 0's node is bound to, claimed so that another
  * zenith-run starting on the same node at the same moment does not pick it too before the

@@ -2,7 +2,7 @@
 #ifndef ZENITH_LAUNCHER_SERVICES_H
 #define ZENITH_LAUNCHER_SERVICES_H
 
-#include "env.h"
+#include "runtime/env.h"
 #include "launcher/world.h"
 
 /* Per-rank services that live exactly as long as the program: started after the exchange (so

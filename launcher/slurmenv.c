@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "launcher/slurmenv.h"
-#include "parse.h"
+#include "runtime/parse.h"
 
 int zr_tasks_on_node(const char *what, const char *text, unsigned node, unsigned *out,
                      struct zn_error *err)

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "error.h"
+#include "runtime/error.h"
 
 /* Readers of the compressed forms Slurm writes into a step's environment, for the fallback
  * bootstrap when PMIx is not there (srun --mpi=none). Plain C, unit tested. */

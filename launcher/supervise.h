@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "runtime/error.h"
 
 /* The child: started with posix_spawn (a fork of a large parent copies its page tables), sent
  * every signal Slurm and users use to talk to a job (TERM before KILL, INT, HUP, USR1/USR2 for

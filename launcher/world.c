@@ -9,7 +9,7 @@
 
 #include "launcher/slurmenv.h"
 #include "launcher/world.h"
-#include "parse.h"
+#include "runtime/parse.h"
 
 static pmix_proc_t self;
 

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "error.h"
+#include "runtime/error.h"
 
 /* Who this rank is and how it learned it: through PMIx (srun --mpi=pmix), from Slurm's step
  * environment when PMIx is not there (srun --mpi=none), or alone outside any srun step. */

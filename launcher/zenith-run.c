@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "topology.h"
+#include "runtime/topology.h"
 #include "launcher/address.h"
 #include "launcher/contract.h"
 #include "launcher/nccl.h"

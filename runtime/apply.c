@@ -8,7 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "apply.h"
+#include "runtime/apply.h"
 
 /* The memory policy syscalls are called directly: libnuma's wrappers would add a shared
  * library to every task and to slurmstepd for two system calls. Values from <linux/mempolicy.h>. */

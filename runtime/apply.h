@@ -2,7 +2,7 @@
 #ifndef ZENITH_APPLY_H
 #define ZENITH_APPLY_H
 
-#include "plan.h"
+#include "runtime/plan.h"
 
 /* Applies one task's plan to the calling thread, right before it execs the task: CPU affinity
  * and NUMA memory policy, both inherited across exec. Shared by the SPANK plugin (inside the

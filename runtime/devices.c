@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices.h"
+#include "runtime/devices.h"
 
 #define PCI_VENDOR_NVIDIA     0x10de
 #define PCI_VENDOR_AMD        0x1002

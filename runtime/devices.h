@@ -2,7 +2,7 @@
 #ifndef ZENITH_DEVICES_H
 #define ZENITH_DEVICES_H
 
-#include "topology.h"
+#include "runtime/topology.h"
 
 /* Finds the GPUs and NICs among the topology's PCI devices (internal to topology loading). */
 int zn_devices_scan(struct zn_topology *topo, struct zn_error *err);

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "env.h"
-#include "parse.h"
+#include "runtime/env.h"
+#include "runtime/parse.h"
 
 void zn_env_clear(struct zn_env *env)
 {

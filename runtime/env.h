@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "plan.h"
+#include "runtime/plan.h"
 
 /* A task's plan as environment variables: what the SPANK plugin sets in each task and what
  * zenith-run exports to its child. */

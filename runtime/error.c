@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "error.h"
+#include "runtime/error.h"
 
 int zn_fail(struct zn_error *err, const char *fmt, ...)
 {

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gpus.h"
-#include "parse.h"
+#include "runtime/gpus.h"
+#include "runtime/parse.h"
 
 void zn_step_gpus_clear(struct zn_step_gpus *gpus)
 {

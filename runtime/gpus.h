@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "topology.h"
+#include "runtime/topology.h"
 
 /* The GPUs a step has on this node, in the order Slurm lists them, mapped to topology GPUs.
  * Slurm's GPU index i (SLURM_STEP_GPUS, SLURM_JOB_GPUS, gres.conf order) is the i-th GPU in

@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hugepages.h"
-#include "parse.h"
+#include "runtime/hugepages.h"
+#include "runtime/parse.h"
 
 #define RECORD_MAGIC "zenith-hugepages 1"
 #define LOCK_NAME    "lock"

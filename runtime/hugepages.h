@@ -6,8 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
-#include "plan.h" /* struct zn_hugepage_share */
+#include "runtime/error.h"
 
 /* Huge page pools are machine-wide and shared by every job (and every emulated Slurm node) on
  * the machine, while reservations belong to one job: the SPANK plugin raises the pools when a
@@ -18,6 +17,11 @@
 
 /* Under /run: records vanish at reboot, exactly when the kernel's pools are reset. */
 #define ZN_DEFAULT_HUGEPAGE_STATE_DIR "/run/zenith"
+
+struct zn_hugepage_share {
+    unsigned numa_os;
+    uint64_t pages;
+};
 
 struct zn_hugepage_ledger {
     const char *sysfs_root; /* "/sys" normally; tests point it at a copy */

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "parse.h"
+#include "runtime/parse.h"
 
 int zn_parse_digits(const char **p, uint64_t *out)
 {

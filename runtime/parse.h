@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "runtime/error.h"
 
 /* Parsers for the values users type (options, plugstack arguments, environment). Each one is
  * strict: the whole string must be valid, and on failure the message names `what` (the option

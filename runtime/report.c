@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parse.h"
-#include "report.h"
+#include "runtime/parse.h"
+#include "runtime/report.h"
 
 /* ------------------------------------------------------------------ small helpers */
 

@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#include "plan.h"
+#include "runtime/plan.h"
 
 /* Readable and machine-readable renderings of a plan and of a topology. The text plan is the
  * binding report users see (zenith-plan, --zenith-bind=...,verbose) and what golden tests

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "devices.h"
-#include "topology.h"
+#include "runtime/devices.h"
+#include "runtime/topology.h"
 
 #include <hwloc/export.h>
 

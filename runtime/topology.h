@@ -8,7 +8,7 @@
 
 #include <hwloc.h>
 
-#include "error.h"
+#include "runtime/error.h"
 
 /* The node's hardware as placement needs it, built once from hwloc and then read-only.
  * Every CPU set is in OS PU numbering (what sched_setaffinity takes) and every NUMA set in OS

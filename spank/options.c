@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "parse.h"
+#include "runtime/parse.h"
 #include "spank/options.h"
 
 const struct zn_option_spec zn_options[ZN_OPT_COUNT] = {

@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "error.h"
-#include "plan.h"
+#include "runtime/error.h"
+#include "runtime/plan.h"
 #include "spank/settings.h"
 
 /* Every user-facing Zenith option, in one table: its sbatch/srun/salloc name, its ZENITH_*

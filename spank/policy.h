@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "plan.h"
+#include "runtime/plan.h"
 #include "spank/settings.h"
 #include "spank/options.h"
 

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "apply.h"
-#include "env.h"
-#include "parse.h"
-#include "report.h"
+#include "runtime/apply.h"
+#include "runtime/env.h"
+#include "runtime/parse.h"
+#include "runtime/report.h"
 #include "spank/zenith.h"
 
 /* Step ids Slurm reserves (slurm.h's SLURM_BATCH_SCRIPT, SLURM_EXTERN_CONT, ...). */

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "parse.h"
+#include "runtime/parse.h"
 #include "spank/settings.h"
 #include "spank/options.h"
 

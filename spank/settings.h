@@ -6,10 +6,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "error.h"
-#include "hugepages.h"
-#include "plan.h"
-#include "topology.h"
+#include "runtime/error.h"
+#include "runtime/hugepages.h"
+#include "runtime/plan.h"
+#include "runtime/topology.h"
 
 /* The site's settings: the arguments after the plugin path on its plugstack.conf line. Plain C
  * without Slurm headers, so the parser is unit tested. */

@@ -6,9 +6,9 @@
 
 #include <slurm/spank.h>
 
-#include "gpus.h"
-#include "hugepages.h"
-#include "plan.h"
+#include "runtime/gpus.h"
+#include "runtime/hugepages.h"
+#include "runtime/plan.h"
 #include "spank/settings.h"
 #include "spank/options.h"
 #include "spank/policy.h"

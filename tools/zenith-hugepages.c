@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "hugepages.h"
+#include "runtime/hugepages.h"
 
 static void usage(FILE *out)
 {

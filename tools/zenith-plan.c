@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "env.h"
-#include "parse.h"
-#include "plan.h"
-#include "report.h"
+#include "runtime/env.h"
+#include "runtime/parse.h"
+#include "runtime/plan.h"
+#include "runtime/report.h"
 
 enum format { FORMAT_TEXT, FORMAT_JSON, FORMAT_ENV };
 

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "invariants.h"
+#include "tests/golden/invariants.h"
 
 static char why[512];
 

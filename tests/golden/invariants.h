@@ -2,7 +2,7 @@
 #ifndef ZENITH_INVARIANTS_H
 #define ZENITH_INVARIANTS_H
 
-#include "plan.h"
+#include "runtime/plan.h"
 
 /* Properties every plan must have, whatever the topology and shape:
  *  - every task has CPUs, all inside the step's allowed set;

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "env.h"
-#include "invariants.h"
-#include "report.h"
-#include "testutil.h"
+#include "runtime/env.h"
+#include "tests/golden/invariants.h"
+#include "runtime/report.h"
+#include "tests/unit/testutil.h"
 
 struct topology_case {
     const char *file;

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "apply.h"
-#include "testutil.h"
+#include "runtime/apply.h"
+#include "tests/unit/testutil.h"
 
 static struct zn_plan *live_plan(struct zn_topology **topo, unsigned ntasks, enum zn_bind bind,
                                  enum zn_mem mem, struct zn_step_gpus *gpus)

@@ -4,8 +4,8 @@
 #include <check.h>
 #include <string.h>
 
-#include "env.h"
-#include "testutil.h"
+#include "runtime/env.h"
+#include "tests/unit/testutil.h"
 
 static const struct zn_env_var *find(const struct zn_env *env, const char *name)
 {

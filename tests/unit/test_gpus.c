@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "testutil.h"
+#include "tests/unit/testutil.h"
 
 static struct zn_topology *topo;
 

@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hugepages.h"
-#include "testutil.h"
+#include "runtime/hugepages.h"
+#include "tests/unit/testutil.h"
 
 #define PAGE_2M   (UINT64_C(2) << 20)
 #define REAL_POOL "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages"

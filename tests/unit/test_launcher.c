@@ -23,7 +23,7 @@
 #include "launcher/port.h"
 #include "launcher/slurmenv.h"
 #include "launcher/supervise.h"
-#include "testutil.h"
+#include "tests/unit/testutil.h"
 
 static enum zr_parse_result parse(struct zr_options *o, struct zn_error *err, ...)
 {

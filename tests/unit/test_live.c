@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "invariants.h"
-#include "report.h"
-#include "testutil.h"
+#include "tests/golden/invariants.h"
+#include "runtime/report.h"
+#include "tests/unit/testutil.h"
 
 static size_t sysfs_numa_nodes(void)
 {

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parse.h"
-#include "plan.h"
-#include "testutil.h"
+#include "runtime/parse.h"
+#include "runtime/plan.h"
+#include "tests/unit/testutil.h"
 
 #define ck_error_mentions(err, needle)                                                             \
     ck_assert_msg(strstr((err).text, needle) != NULL, "'%s' does not mention '%s'", (err).text,    \

@@ -15,7 +15,7 @@
 #include "select/core/gang.h"
 #include "select/core/hostlist.h"
 #include "select/core/place.h"
-#include "testutil.h"
+#include "tests/unit/testutil.h"
 
 #define ck_error_mentions(err, needle)                                                             \
     ck_assert_msg(strstr((err).text, needle) != NULL, "'%s' does not mention '%s'", (err).text,    \

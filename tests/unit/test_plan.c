@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "invariants.h"
-#include "testutil.h"
+#include "tests/golden/invariants.h"
+#include "tests/unit/testutil.h"
 
 static struct zn_topology *topo; /* 2 sockets x 2 NUMA (0,1 | 4,5) x 8 cores x SMT2, 8 GPUs */
 

@@ -8,7 +8,7 @@
 #include "spank/options.h"
 #include "spank/policy.h"
 #include "spank/settings.h"
-#include "testutil.h"
+#include "tests/unit/testutil.h"
 
 static int parse_args(const char *a, const char *b, struct zn_spank_config *cfg,
                       struct zn_error *err)

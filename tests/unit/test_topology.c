@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "tests/unit/testutil.h"
 
 #define EIGHT_GPU "tests/fixtures/zenith-2s4n-8xH100-4xCX7-smt2.xml"
 #define AMD_GPU   "tests/fixtures/zenith-1s1n-4xMI250X-nosmt.xml"

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "parse.h"
-#include "report.h"
-#include "testutil.h"
+#include "runtime/parse.h"
+#include "runtime/report.h"
+#include "tests/unit/testutil.h"
 
 const char *test_src_path(const char *relative)
 {

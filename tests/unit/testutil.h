@@ -5,8 +5,8 @@
 #include <check.h>
 #include <stdbool.h>
 
-#include "plan.h"
-#include "topology.h"
+#include "runtime/plan.h"
+#include "runtime/topology.h"
 
 /* Path of a file under the source tree (ZENITH_SRCDIR); static buffer. */
 const char *test_src_path(const char *relative);
