@@ -750,6 +750,23 @@ void zn_plan_destroy(struct zn_plan *plan)
     free(plan);
 }
 
+unsigned zn_plan_gpu_index(const struct zn_plan *plan, unsigned v)
+{
+    return plan->step_gpus->index[plan->gpu_order[v]];
+}
+
+const struct zn_gpu *zn_plan_visible_gpu(const struct zn_plan *plan, unsigned v)
+{
+    return &plan->topo->gpus[zn_plan_gpu_index(plan, v)];
+}
+
+const struct zn_gpu *zn_plan_task_gpu(const struct zn_plan *plan, unsigned task)
+{
+    if (task >= plan->ntasks || plan->tasks[task].gpu < 0)
+        return NULL;
+    return zn_plan_visible_gpu(plan, (unsigned)plan->tasks[task].gpu);
+}
+
 static void planner_release(struct planner *p)
 {
     for (unsigned i = 0; p->home && i < p->req->ntasks; i++)

@@ -55,4 +55,11 @@ struct zn_plan {
 struct zn_plan *zn_plan_compute(const struct zn_request *req, struct zn_error *err);
 void zn_plan_destroy(struct zn_plan *plan);
 
+/* The GPU at position v of the plan's visible order, and its Slurm index (index into
+ * topo->gpus). v must be below plan->ngpus. */
+unsigned zn_plan_gpu_index(const struct zn_plan *plan, unsigned v);
+const struct zn_gpu *zn_plan_visible_gpu(const struct zn_plan *plan, unsigned v);
+/* The (first) GPU local task `task` drives, or NULL when it drives none. */
+const struct zn_gpu *zn_plan_task_gpu(const struct zn_plan *plan, unsigned task);
+
 #endif
