@@ -82,7 +82,8 @@ static int build_numa(struct zn_topology *topo, struct zn_error *err)
         numa->local_memory = attr->local_memory;
         numa->subtype = obj->subtype;
         numa->cpuset = hwloc_bitmap_alloc();
-        if (!numa->cpuset)
+        numa->near = hwloc_bitmap_dup(obj->cpuset ? obj->cpuset : hwloc_get_root_obj(hw)->cpuset);
+        if (!numa->cpuset || !numa->near)
             return zn_fail(err, "out of memory");
         /* The smallest page size is the base page; every larger one is a huge page pool. */
         if (attr->page_types_len > 1) {
@@ -97,6 +98,25 @@ static int build_numa(struct zn_topology *topo, struct zn_error *err)
         }
     }
     return 0;
+}
+
+/* hwloc 1.x exports may put NUMA nodes above their Package (older POWER9 ones do); hwloc 2 then
+ * attaches them where no Package is an ancestor. A node whose cores all sit in one package
+ * belongs to that package, whatever the object order. */
+static void numa_packages_from_cores(struct zn_topology *topo)
+{
+    for (size_t d = 0; d < topo->nnuma; d++) {
+        int package = -2; /* -2: no core seen yet */
+        if (topo->numa[d].package >= 0)
+            continue;
+        for (size_t c = 0; c < topo->ncores; c++) {
+            if (topo->cores[c].numa != (int)d)
+                continue;
+            package =
+                package == -2 || package == topo->cores[c].package ? topo->cores[c].package : -1;
+        }
+        topo->numa[d].package = package == -2 ? -1 : package;
+    }
 }
 
 static int build_cores(struct zn_topology *topo, struct zn_error *err)
@@ -123,6 +143,8 @@ static int build_cores(struct zn_topology *topo, struct zn_error *err)
         if (!core->pus)
             return zn_fail(err, "out of memory");
         core->package = package_index_of(hw, obj);
+        hwloc_obj_t l3 = hwloc_get_ancestor_obj_by_type(hw, HWLOC_OBJ_L3CACHE, obj);
+        core->cache = l3 ? (int)l3->logical_index : -1;
         numa_obj = local_numa_of(obj);
         core->numa = numa_obj ? (int)numa_obj->logical_index : 0;
         hwloc_bitmap_or(topo->numa[core->numa].cpuset, topo->numa[core->numa].cpuset, core->pus);
@@ -133,6 +155,7 @@ static int build_cores(struct zn_topology *topo, struct zn_error *err)
     topo->npus = (size_t)hwloc_bitmap_weight(topo->all_pus);
     for (size_t i = 0; i < topo->nnuma; i++)
         topo->numa[i].has_cpus = !hwloc_bitmap_iszero(topo->numa[i].cpuset);
+    numa_packages_from_cores(topo);
     topo->npackages = (size_t)hwloc_get_nbobjs_by_type(hw, HWLOC_OBJ_PACKAGE);
     return 0;
 }
@@ -311,6 +334,7 @@ void zn_topology_destroy(struct zn_topology *topo)
         return;
     for (size_t i = 0; i < topo->nnuma; i++) {
         hwloc_bitmap_free(topo->numa[i].cpuset);
+        hwloc_bitmap_free(topo->numa[i].near);
         free(topo->numa[i].pools);
     }
     for (size_t i = 0; i < topo->ncores; i++)

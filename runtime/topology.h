@@ -24,17 +24,20 @@ struct zn_page_pool {
 struct zn_numa {
     unsigned os_index;
     bool has_cpus;         /* false for memory-only nodes (HBM, CXL, GPU memory) */
-    int package;           /* index into packages, -1 when not inside one */
+    int package;           /* index into packages, -1 when not inside exactly one */
     uint64_t local_memory; /* bytes */
     hwloc_bitmap_t cpuset; /* the CPUs whose local node this is (empty when memory-only) */
+    hwloc_bitmap_t near;   /* CPUs of the object the node is attached to: where a
+                            * memory-only node (HBM next to its DDR node) is local */
     size_t npools;
     struct zn_page_pool *pools; /* huge page sizes only (bigger than the base page) */
     const char *subtype;        /* hwloc subtype ("HBM", "NVM", ...) or NULL */
 };
 
 struct zn_core {
-    int package; /* index into packages */
+    int package; /* index into packages, -1 when not inside one */
     int numa;    /* index into numa: the node the core allocates from by default */
+    int cache;   /* logical index of the L3 cache above the core, -1 when none */
     hwloc_bitmap_t pus;
 };
 
