@@ -125,6 +125,7 @@ static int set_memory_policy(const struct zn_plan *plan, hwloc_const_bitmap_t me
 
     switch (plan->mem) {
     case ZN_MEM_BIND:
+    case ZN_MEM_HBM:
         mode = ZN_MPOL_BIND;
         break;
     case ZN_MEM_INTERLEAVE:

@@ -6,13 +6,17 @@
  *      a block of GPUs when there are fewer). The task's "home" is its GPUs' NUMA node(s). A
  *      CPU-only task's home is the NUMA node where its even share of the allowed cores starts.
  *   2. Units: whole allowed cores when there are enough for one per task, else single CPUs
- *      (hyperthreads), else CPUs shared round-robin.
- *   3. Counts: every task is owed the same number of units (an equal share, or
- *      --cores-per-task). It takes them from its home node first (a contested node is split
- *      evenly), then borrows from the nearest nodes: same package first. Units nobody was owed
- *      go to the tasks whose home they are in, unless cores per task was fixed. CPU-only tasks
- *      without a fixed count simply get contiguous blocks of the allowed cores.
- *   4. Units are handed out as contiguous runs per node, in task order.
+ *      (hyperthreads), else CPUs shared so that every allowed CPU runs floor(n/P) or
+ *      ceil(n/P) tasks, home CPUs first.
+ *   3. Counts: every task is owed the same number of units (units / tasks, or
+ *      --cores-per-task). Tasks with the same home take them there node after node, fewer-node
+ *      homes first, a task skipping the rest of a node it does not fit into when the other home
+ *      nodes still hold everyone; what home cannot give is borrowed from nodes the task already
+ *      uses, then the nearest single node that holds it all, then the nearest nodes. Without a
+ *      fixed count a task then takes one unit more where a node it uses has one free, so counts
+ *      differ by one at most; units left after that stay idle and the plan counts them.
+ *   4. Each node's units are handed out as one contiguous run per task, in task order, a run
+ *      starting at the next L3 cache where the node has units to spare.
  */
 #include "config.h"
 
@@ -29,6 +33,7 @@
 struct unit {
     hwloc_bitmap_t pus; /* owned */
     int numa;           /* index into topo->numa */
+    int cache;          /* the core's L3 cache, -1: none */
 };
 
 struct planner {
@@ -61,7 +66,7 @@ static unsigned distance_to_home(const struct planner *p, unsigned task, int num
     {
         if (h == numa)
             return 0;
-        if (topo->numa[h].package == topo->numa[numa].package)
+        if (topo->numa[h].package >= 0 && topo->numa[h].package == topo->numa[numa].package)
             best = 1;
     }
     hwloc_bitmap_foreach_end();
@@ -179,26 +184,28 @@ static void assign_gpus(struct planner *p)
 
 /* ------------------------------------------------------------------ units */
 
-static int add_unit(struct planner *p, hwloc_const_bitmap_t pus, int numa)
+static int add_unit(struct planner *p, hwloc_const_bitmap_t pus, const struct zn_core *core)
 {
     struct unit *u = &p->units[p->nunits];
     u->pus = hwloc_bitmap_dup(pus);
     if (!u->pus)
         return zn_fail(p->err, "out of memory");
-    u->numa = numa;
+    u->numa = core->numa;
+    u->cache = core->cache;
     p->nunits++;
     return 0;
 }
 
-/* Whole allowed cores, or single allowed CPUs when `split`; in topology order. */
+/* Whole allowed cores, or single allowed CPUs when `split`; in topology order, so the units of
+ * one NUMA node, and within it of one L3 cache, are consecutive. */
 static int build_units(struct planner *p, bool split)
 {
     const struct zn_topology *topo = p->topo;
-    hwloc_bitmap_t pus = hwloc_bitmap_alloc();
+    hwloc_bitmap_t pus = hwloc_bitmap_alloc(), one = hwloc_bitmap_alloc();
     int rc = -1;
 
     p->units = calloc(topo->npus ? topo->npus : 1, sizeof(*p->units));
-    if (!pus || !p->units) {
+    if (!pus || !one || !p->units) {
         zn_fail(p->err, "out of memory");
         goto out;
     }
@@ -208,29 +215,22 @@ static int build_units(struct planner *p, bool split)
         if (hwloc_bitmap_iszero(pus))
             continue;
         if (!split) {
-            if (add_unit(p, pus, topo->cores[c].numa) < 0)
+            if (add_unit(p, pus, &topo->cores[c]) < 0)
                 goto out;
             continue;
         }
         hwloc_bitmap_foreach_begin(pu, pus)
         {
-            hwloc_bitmap_t one = hwloc_bitmap_alloc();
-            int r = one ? 0 : -1;
-            if (one) {
-                hwloc_bitmap_only(one, (unsigned)pu);
-                r = add_unit(p, one, topo->cores[c].numa);
-                hwloc_bitmap_free(one);
-            }
-            if (r < 0) {
-                zn_fail(p->err, "out of memory");
+            hwloc_bitmap_only(one, (unsigned)pu);
+            if (add_unit(p, one, &topo->cores[c]) < 0)
                 goto out;
-            }
         }
         hwloc_bitmap_foreach_end();
     }
     rc = 0;
 out:
     hwloc_bitmap_free(pus);
+    hwloc_bitmap_free(one);
     return rc;
 }
 
@@ -256,165 +256,280 @@ static void assign_cpu_homes(struct planner *p)
     }
 }
 
-/* Give each claimant of node `numa` at most `need[i]` units from `*avail`, evenly. */
-static void share_node(struct planner *p, int numa, size_t *avail, unsigned *need,
-                       const unsigned *claimants, size_t nclaim)
-{
-    while (*avail > 0) {
-        size_t hungry = 0;
-        for (size_t k = 0; k < nclaim; k++)
-            if (need[claimants[k]] > 0)
-                hungry++;
-        if (!hungry)
-            return;
-        size_t share = *avail / hungry;
-        for (size_t k = 0; k<nclaim && * avail> 0; k++) {
-            unsigned i = claimants[k];
-            size_t give = share ? share : 1; /* fewer units than claimants: first come */
-            if (!need[i])
-                continue;
-            if (give > need[i])
-                give = need[i];
-            if (give > *avail)
-                give = *avail;
-            *take_of(p, i, (size_t)numa) += (unsigned)give;
-            need[i] -= (unsigned)give;
-            *avail -= give;
-        }
-    }
-}
-
 /* |a - b| between node indices: the order in which a task borrows from nodes at one level. */
 static unsigned index_gap(int a, int b)
 {
     return (unsigned)(a > b ? a - b : b - a);
 }
 
-/* Tasks with a home (their GPUs' nodes, or where a CPU-only task's even share starts): home nodes
- * are split evenly among the tasks whose home they are; a task still short borrows, in task order,
- * whole runs from the nearest nodes (same package first, then by node index) so that a borrower
- * spans as few nodes as possible. */
-static int distribute_by_home(struct planner *p, unsigned quota, bool fill_leftovers)
+/* Nodes in the order task i reaches for them: its home, then the same package, then the rest;
+ * within a level by index distance from its home. Writes nnuma indices to order. */
+static void nodes_by_nearness(const struct planner *p, unsigned i, unsigned *order)
+{
+    size_t nnuma = p->topo->nnuma, k = 0;
+    int home = hwloc_bitmap_first(p->home[i]);
+
+    for (unsigned level = 0; level <= 2; level++)
+        for (unsigned gap = 0; gap < nnuma; gap++)
+            for (size_t d = 0; d < nnuma; d++)
+                if (index_gap((int)d, home < 0 ? 0 : home) == gap &&
+                    distance_to_home(p, i, (int)d) == level)
+                    order[k++] = (unsigned)d;
+}
+
+/* Tasks with the same home, consecutive in task order (the GPU order is sorted by NUMA node,
+ * so the tasks of one node's GPUs are neighbours). */
+struct group {
+    unsigned first, count;
+};
+
+static size_t find_groups(const struct planner *p, struct group *groups)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < p->plan->ntasks; i++) {
+        if (n && hwloc_bitmap_isequal(p->home[i], p->home[groups[n - 1].first])) {
+            groups[n - 1].count++;
+            continue;
+        }
+        groups[n++] = (struct group){.first = i, .count = 1};
+    }
+    return n;
+}
+
+/* One group's tasks into its home nodes, `quota` units each, node after node, from what is still
+ * free there (`avail`, updated). A task that does not fit whole into what is left of a node
+ * skips that rest when the later home nodes still hold the whole group's remaining need and the
+ * next one holds this task: that is what keeps two tasks of one GPU from both straddling its two
+ * NUMA nodes. What cannot be placed at home is left in need[]. */
+static void place_group_at_home(struct planner *p, const struct group *g, size_t *avail,
+                                unsigned quota, unsigned *need, unsigned *bins)
+{
+    size_t nnuma = p->topo->nnuma, total = 0, demand = (size_t)g->count * quota;
+    unsigned nbins = 0, b = 0;
+    int d;
+
+    hwloc_bitmap_foreach_begin(d, p->home[g->first])
+    {
+        if ((size_t)d < nnuma && avail[d]) {
+            bins[nbins++] = (unsigned)d;
+            total += avail[d];
+        }
+    }
+    hwloc_bitmap_foreach_end();
+    for (unsigned i = g->first; i < g->first + g->count; i++) {
+        unsigned r = quota;
+        while (r && b < nbins) {
+            size_t *left = &avail[bins[b]];
+            if (*left >= r) {
+                *take_of(p, i, bins[b]) += r;
+                *left -= r;
+                total -= r;
+                demand -= r;
+                r = 0;
+            } else if (b + 1 < nbins && total - *left >= demand && avail[bins[b + 1]] >= r) {
+                total -= *left; /* skipped: stays free for borrowers and extras */
+                b++;
+                continue;
+            } else {
+                *take_of(p, i, bins[b]) += (unsigned)*left;
+                r -= (unsigned)*left;
+                total -= *left;
+                demand -= *left;
+                *left = 0;
+            }
+            if (!*left)
+                b++;
+        }
+        need[i] = r;
+    }
+}
+
+/* Tasks still short borrow in three rounds, each over all of them, so that one task's borrowing
+ * does not break up the room another needed: first from nodes they already use, then the
+ * nearest single node that holds all they lack, then node after node by nearness. */
+static void borrow(struct planner *p, unsigned *need, size_t *spare, unsigned *order)
+{
+    size_t nnuma = p->topo->nnuma;
+    unsigned n = p->plan->ntasks;
+
+    for (unsigned i = 0; i < n; i++) {
+        for (size_t d = 0; d < nnuma && need[i]; d++) {
+            if (!*take_of(p, i, d) || !spare[d])
+                continue;
+            unsigned give = spare[d] < need[i] ? (unsigned)spare[d] : need[i];
+            *take_of(p, i, d) += give;
+            spare[d] -= give;
+            need[i] -= give;
+        }
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (!need[i])
+            continue;
+        nodes_by_nearness(p, i, order);
+        for (size_t k = 0; k < nnuma; k++) {
+            if (spare[order[k]] >= need[i]) {
+                *take_of(p, i, order[k]) += need[i];
+                spare[order[k]] -= need[i];
+                need[i] = 0;
+                break;
+            }
+        }
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (!need[i])
+            continue;
+        nodes_by_nearness(p, i, order);
+        for (size_t k = 0; k < nnuma && need[i]; k++) {
+            unsigned d = order[k], give = spare[d] < need[i] ? (unsigned)spare[d] : need[i];
+            *take_of(p, i, d) += give;
+            spare[d] -= give;
+            need[i] -= give;
+        }
+    }
+}
+
+/* Every task gets `quota` units: from its home first, then borrowed from the nearest nodes.
+ * With `extras`, a task then takes one more unit where a node it already uses has one free, so
+ * counts differ by at most one and no task grows onto another node for it; whatever is still
+ * free stays idle (the plan counts it, the report says so). */
+static int distribute(struct planner *p, unsigned quota, bool extras)
 {
     const struct zn_topology *topo = p->topo;
+    size_t nnuma = topo->nnuma, ngroups;
     unsigned n = p->plan->ntasks;
-    size_t *avail = calloc(topo->nnuma, sizeof(*avail));
-    unsigned *need = calloc(n, sizeof(*need));
-    unsigned *claimants = calloc(n, sizeof(*claimants));
+    size_t *avail = calloc(nnuma, sizeof(*avail));
+    unsigned *need = calloc(n, sizeof(*need)), *order = calloc(nnuma, sizeof(*order));
+    struct group *groups = calloc(n, sizeof(*groups));
     int rc = -1;
 
-    if (!avail || !need || !claimants) {
+    if (!avail || !need || !order || !groups) {
         zn_fail(p->err, "out of memory");
         goto out;
     }
     for (size_t u = 0; u < p->nunits; u++)
         avail[p->units[u].numa]++;
-    for (unsigned i = 0; i < n; i++)
-        need[i] = quota;
-    for (size_t d = 0; d < topo->nnuma; d++) {
-        size_t nclaim = 0;
-        for (unsigned i = 0; i < n; i++)
-            if (distance_to_home(p, i, (int)d) == 0)
-                claimants[nclaim++] = i;
-        share_node(p, (int)d, &avail[d], need, claimants, nclaim);
-    }
-    for (unsigned i = 0; i < n; i++) {
-        int home = hwloc_bitmap_first(p->home[i]);
-        for (unsigned level = 1; level <= 2 && need[i]; level++) {
-            for (unsigned gap = 1; gap < topo->nnuma && need[i]; gap++) {
-                for (size_t d = 0; d < topo->nnuma && need[i]; d++) {
-                    if (index_gap((int)d, home < 0 ? 0 : home) != gap ||
-                        distance_to_home(p, i, (int)d) != level)
-                        continue;
-                    size_t give = avail[d] < need[i] ? avail[d] : need[i];
-                    *take_of(p, i, d) += (unsigned)give;
-                    avail[d] -= give;
-                    need[i] -= (unsigned)give;
-                }
+    ngroups = find_groups(p, groups);
+    /* Groups with fewer home nodes first: a task whose GPU has one node has nowhere else to be
+     * local, while one whose GPUs span several can go to the others. */
+    for (unsigned weight = 1; weight <= nnuma; weight++)
+        for (size_t g = 0; g < ngroups; g++)
+            if ((unsigned)hwloc_bitmap_weight(p->home[groups[g].first]) == weight)
+                place_group_at_home(p, &groups[g], avail, quota, need, order);
+    borrow(p, need, avail, order);
+    for (unsigned i = 0; i < n && extras; i++) {
+        for (size_t d = 0; d < nnuma; d++) {
+            if (*take_of(p, i, d) && avail[d]) {
+                (*take_of(p, i, d))++;
+                avail[d]--;
+                break;
             }
         }
     }
-    if (fill_leftovers) {
-        for (size_t d = 0; d < topo->nnuma; d++) {
-            size_t nclaim = 0;
-            for (unsigned i = 0; i < n; i++) {
-                if (distance_to_home(p, i, (int)d) == 0) {
-                    need[i] = UINT_MAX;
-                    claimants[nclaim++] = i;
-                }
-            }
-            share_node(p, (int)d, &avail[d], need, claimants, nclaim);
-        }
-    }
+    for (size_t d = 0; d < nnuma; d++)
+        p->plan->units_idle += (unsigned)avail[d];
     rc = 0;
 out:
     free(avail);
     free(need);
-    free(claimants);
+    free(order);
+    free(groups);
     return rc;
 }
 
-/* CPU-only tasks with no fixed core count: contiguous blocks of the allowed units in topology
- * order (task i gets units i*U/n up to (i+1)*U/n), which spreads tasks over NUMA nodes and
- * packages in proportion to their cores and uses every allowed core. */
-static void distribute_blocks(struct planner *p)
+/* Units from position `from` of a node's unit list to the end of that L3 cache. */
+static size_t cache_run(const struct planner *p, const size_t *of_node, size_t count, size_t from)
 {
-    unsigned n = p->plan->ntasks;
-
-    for (unsigned i = 0; i < n; i++) {
-        size_t start = (size_t)((unsigned long long)i * p->nunits / n);
-        size_t end = (size_t)((unsigned long long)(i + 1) * p->nunits / n);
-        for (size_t u = start; u < end; u++)
-            (*take_of(p, i, (size_t)p->units[u].numa))++;
-    }
+    size_t n = 0;
+    while (from + n < count && p->units[of_node[from + n]].cache == p->units[of_node[from]].cache)
+        n++;
+    return n;
 }
 
-/* Hand out each node's units as contiguous runs, tasks in order. */
+/* Hand out each node's units as one contiguous run per task, tasks in order. Where the node has
+ * units to spare, a run that would cross into another L3 cache starts at that cache instead. */
 static void assign_units(struct planner *p)
 {
     const struct zn_topology *topo = p->topo;
     struct zn_plan *plan = p->plan;
+    size_t *of_node = calloc(p->nunits ? p->nunits : 1, sizeof(*of_node));
 
+    if (!of_node)
+        return;
     for (size_t d = 0; d < topo->nnuma; d++) {
-        size_t u = 0;
+        size_t count = 0, wanted = 0, u = 0;
+        for (size_t k = 0; k < p->nunits; k++)
+            if (p->units[k].numa == (int)d)
+                of_node[count++] = k;
+        for (unsigned i = 0; i < plan->ntasks; i++)
+            wanted += *take_of(p, i, d);
+        size_t slack = count - wanted;
         for (unsigned i = 0; i < plan->ntasks; i++) {
             unsigned left = *take_of(p, i, d);
-            for (; left > 0 && u < p->nunits; u++) {
-                if (p->units[u].numa != (int)d)
-                    continue;
-                hwloc_bitmap_or(plan->tasks[i].cpus, plan->tasks[i].cpus, p->units[u].pus);
+            if (!left)
+                continue;
+            size_t in_cache = cache_run(p, of_node, count, u);
+            if (in_cache < left && in_cache <= slack && u + in_cache < count &&
+                cache_run(p, of_node, count, u + in_cache) >= left) {
+                u += in_cache;
+                slack -= in_cache;
+            }
+            for (; left > 0 && u < count; u++, left--) {
+                hwloc_bitmap_or(plan->tasks[i].cpus, plan->tasks[i].cpus, p->units[of_node[u]].pus);
                 plan->tasks[i].ncores++;
-                left--;
             }
         }
     }
+    free(of_node);
 }
 
-/* More tasks than CPUs: one CPU each, round-robin over the CPUs of the task's home node. */
-static void assign_shared(struct planner *p)
+/* More tasks than CPUs: one CPU each, every allowed CPU running floor(n/P) or ceil(n/P) tasks.
+ * Tasks fill the least loaded CPUs of their home first, then of the nearest nodes, up to the
+ * lower level; only then does a CPU take one more. */
+static int assign_shared(struct planner *p)
 {
     struct zn_plan *plan = p->plan;
-    size_t *seen = calloc(p->topo->nnuma, sizeof(*seen));
+    size_t nnuma = p->topo->nnuma;
+    unsigned n = plan->ntasks, level_low = (unsigned)(n / p->nunits);
+    unsigned *load = calloc(p->nunits, sizeof(*load)), *order = calloc(nnuma, sizeof(*order));
+    bool *placed = calloc(n, sizeof(*placed));
+    int rc = -1;
 
-    for (unsigned i = 0; i < plan->ntasks; i++) {
-        int home = hwloc_bitmap_first(p->home[i]);
-        size_t in_home = 0, pick = i % p->nunits;
-        for (size_t u = 0; u < p->nunits; u++)
-            if (p->units[u].numa == home)
-                in_home++;
-        if (seen && home >= 0 && in_home) {
-            size_t k = seen[home]++ % in_home;
-            for (size_t u = 0; u < p->nunits; u++) {
-                if (p->units[u].numa == home && k-- == 0) {
-                    pick = u;
-                    break;
+    if (!load || !order || !placed) {
+        zn_fail(p->err, "out of memory");
+        goto out;
+    }
+    for (unsigned level = level_low; level <= level_low + 1; level++) {
+        /* Home nodes for every task first, so a borrower never takes a slot a local task
+         * would have had. */
+        for (unsigned pass = 0; pass < 2; pass++) {
+            for (unsigned i = 0; i < n; i++) {
+                if (placed[i])
+                    continue;
+                nodes_by_nearness(p, i, order);
+                for (size_t k = 0; k < nnuma && !placed[i]; k++) {
+                    if (pass == 0 && distance_to_home(p, i, (int)order[k]) != 0)
+                        break;
+                    size_t best = p->nunits;
+                    for (size_t u = 0; u < p->nunits; u++)
+                        if (p->units[u].numa == (int)order[k] && load[u] < level &&
+                            (best == p->nunits || load[u] < load[best]))
+                            best = u;
+                    if (best == p->nunits)
+                        continue;
+                    load[best]++;
+                    placed[i] = true;
+                    hwloc_bitmap_copy(plan->tasks[i].cpus, p->units[best].pus);
+                    plan->tasks[i].ncores = 1;
                 }
             }
         }
-        hwloc_bitmap_copy(plan->tasks[i].cpus, p->units[pick].pus);
-        plan->tasks[i].ncores = 1;
     }
-    free(seen);
+    rc = 0;
+out:
+    free(load);
+    free(order);
+    free(placed);
+    return rc;
 }
 
 static int plan_units(struct planner *p)
@@ -450,16 +565,12 @@ static int plan_units(struct planner *p)
     if (build_units(p, plan->cpus_split) < 0)
         return -1;
     assign_cpu_homes(p);
-    if (plan->cores_shared) {
-        assign_shared(p);
-        return 0;
-    }
+    if (plan->cores_shared)
+        return assign_shared(p);
     p->take = calloc((size_t)n * p->topo->nnuma, sizeof(*p->take));
     if (!p->take)
         return zn_fail(p->err, "out of memory");
-    if (!plan->ngpus && !per_task)
-        distribute_blocks(p);
-    else if (distribute_by_home(p, quota, per_task == 0) < 0)
+    if (distribute(p, quota, per_task == 0) < 0)
         return -1;
     assign_units(p);
     return 0;
@@ -467,27 +578,30 @@ static int plan_units(struct planner *p)
 
 /* ------------------------------------------------------------------ numa / socket / none */
 
-/* Allowed CPUs of the given NUMA nodes (by index), or of their packages when by_package. */
+/* Allowed CPUs of the given NUMA nodes (by index), or of their packages when by_package. A
+ * node's packages are those of its cores, so the answer does not depend on whether the export
+ * put NUMA nodes inside or above packages. */
 static void allowed_cpus_of(const struct planner *p, hwloc_const_bitmap_t nodes, bool by_package,
                             hwloc_bitmap_t out)
 {
     const struct zn_topology *topo = p->topo;
+    hwloc_bitmap_t packages = hwloc_bitmap_alloc();
+
     hwloc_bitmap_zero(out);
-    for (size_t d = 0; d < topo->nnuma; d++) {
-        bool in = hwloc_bitmap_isset(nodes, (unsigned)d);
-        if (!in && by_package) {
-            int h;
-            hwloc_bitmap_foreach_begin(h, nodes)
-            {
-                if (topo->numa[h].package == topo->numa[d].package)
-                    in = true;
-            }
-            hwloc_bitmap_foreach_end();
-        }
+    for (size_t c = 0; c < topo->ncores; c++)
+        if (packages && topo->cores[c].package >= 0 &&
+            hwloc_bitmap_isset(nodes, (unsigned)topo->cores[c].numa))
+            hwloc_bitmap_set(packages, (unsigned)topo->cores[c].package);
+    for (size_t c = 0; c < topo->ncores; c++) {
+        const struct zn_core *core = &topo->cores[c];
+        bool in = hwloc_bitmap_isset(nodes, (unsigned)core->numa);
+        if (by_package && packages && core->package >= 0)
+            in = in || hwloc_bitmap_isset(packages, (unsigned)core->package);
         if (in)
-            hwloc_bitmap_or(out, out, topo->numa[d].cpuset);
+            hwloc_bitmap_or(out, out, core->pus);
     }
     hwloc_bitmap_and(out, out, p->allowed);
+    hwloc_bitmap_free(packages);
 }
 
 static int plan_domains(struct planner *p, bool by_package)
@@ -525,21 +639,68 @@ static int plan_domains(struct planner *p, bool by_package)
 
 /* ------------------------------------------------------------------ memory, NICs, huge pages */
 
-static void plan_memory(struct planner *p)
+static bool is_hbm(const struct zn_numa *numa)
+{
+    /* hwloc names Xeon Max's and KNL's on-package memory so. */
+    return !numa->has_cpus && numa->subtype &&
+           (strcmp(numa->subtype, "HBM") == 0 || strcmp(numa->subtype, "MCDRAM") == 0);
+}
+
+static bool topology_has_hbm(const struct zn_topology *topo)
+{
+    for (size_t d = 0; d < topo->nnuma; d++)
+        if (is_hbm(&topo->numa[d]))
+            return true;
+    return false;
+}
+
+/* The HBM nodes next to the task's CPUs (attached where those CPUs are), else those of its
+ * packages, else every HBM node. */
+static void nearest_hbm(const struct planner *p, const struct zn_task_plan *t)
+{
+    const struct zn_topology *topo = p->topo;
+
+    for (size_t d = 0; d < topo->nnuma; d++)
+        if (is_hbm(&topo->numa[d]) && hwloc_bitmap_intersects(topo->numa[d].near, t->cpus))
+            hwloc_bitmap_set(t->mems, topo->numa[d].os_index);
+    for (size_t d = 0; d < topo->nnuma && hwloc_bitmap_iszero(t->mems); d++)
+        for (size_t c = 0; c < topo->ncores; c++)
+            if (is_hbm(&topo->numa[d]) && topo->numa[d].package >= 0 &&
+                topo->cores[c].package == topo->numa[d].package &&
+                hwloc_bitmap_intersects(topo->cores[c].pus, t->cpus))
+                hwloc_bitmap_set(t->mems, topo->numa[d].os_index);
+    for (size_t d = 0; d < topo->nnuma && hwloc_bitmap_iszero(t->mems); d++)
+        if (is_hbm(&topo->numa[d]))
+            hwloc_bitmap_set(t->mems, topo->numa[d].os_index);
+}
+
+static int plan_memory(struct planner *p)
 {
     const struct zn_topology *topo = p->topo;
     struct zn_plan *plan = p->plan;
+    bool hbm = plan->mem == ZN_MEM_HBM || plan->mem == ZN_MEM_PREFER_HBM;
 
+    if (hbm && !topology_has_hbm(topo))
+        return zn_fail(p->err,
+                       "mem=%s asks for HBM, but the topology %s has no HBM NUMA node (no "
+                       "memory-only node of subtype HBM: the node has no HBM, or it runs in "
+                       "cache mode); use mem=local",
+                       zn_mem_name(plan->mem), topo->source);
     for (unsigned i = 0; i < plan->ntasks; i++) {
         struct zn_task_plan *t = &plan->tasks[i];
         hwloc_const_bitmap_t span = plan->mem == ZN_MEM_INTERLEAVE ? p->allowed : t->cpus;
         hwloc_bitmap_zero(t->mems);
         if (plan->mem == ZN_MEM_NONE)
             continue;
+        if (hbm) {
+            nearest_hbm(p, t);
+            continue;
+        }
         for (size_t d = 0; d < topo->nnuma; d++)
             if (hwloc_bitmap_intersects(topo->numa[d].cpuset, span))
                 hwloc_bitmap_set(t->mems, topo->numa[d].os_index);
     }
+    return 0;
 }
 
 /* How far a NIC is from a task: PCI hops to the task's GPU when it drives one; else 0 when the
@@ -653,9 +814,31 @@ static int choose_page_size(struct planner *p, uint64_t *size)
     return 0;
 }
 
-/* The NUMA node (index) a task allocates from first. */
-static int first_node_of(const struct zn_topology *topo, const struct zn_task_plan *t)
+/* The NUMA node (index) whose huge pages task i uses: its GPU's node, where pinned host buffers
+ * for that GPU belong, unless its memory policy forbids allocating there; else the first node it
+ * allocates from; else the node of its first core. */
+static int hugepage_node_of(const struct planner *p, unsigned i)
 {
+    const struct zn_topology *topo = p->topo;
+    const struct zn_task_plan *t = &p->plan->tasks[i];
+    const struct zn_gpu *gpu = zn_plan_task_gpu(p->plan, i);
+    bool strict = p->plan->mem == ZN_MEM_BIND || p->plan->mem == ZN_MEM_HBM;
+    int d, pick = -1;
+
+    if (gpu) {
+        /* Of a GPU's several local nodes, the one the task's CPUs are on. */
+        hwloc_bitmap_foreach_begin(d, gpu->numa_set)
+        {
+            if (strict && !hwloc_bitmap_isset(t->mems, topo->numa[d].os_index))
+                continue;
+            if (pick < 0 || (!hwloc_bitmap_intersects(topo->numa[pick].cpuset, t->cpus) &&
+                             hwloc_bitmap_intersects(topo->numa[d].cpuset, t->cpus)))
+                pick = d;
+        }
+        hwloc_bitmap_foreach_end();
+        if (pick >= 0)
+            return pick;
+    }
     if (!hwloc_bitmap_iszero(t->mems))
         return zn_topology_numa_by_os(topo, (unsigned)hwloc_bitmap_first(t->mems));
     for (size_t c = 0; c < topo->ncores; c++)
@@ -664,7 +847,7 @@ static int first_node_of(const struct zn_topology *topo, const struct zn_task_pl
     return 0;
 }
 
-/* Pages go where the tasks allocate: each task counts for its first node, and the pages are
+/* Pages go where the tasks use them: each task counts for its huge page node, and the pages are
  * split in proportion to those counts, leftover pages to the largest remainders. */
 static int plan_hugepages(struct planner *p)
 {
@@ -688,7 +871,7 @@ static int plan_hugepages(struct planner *p)
         goto out;
     }
     for (unsigned i = 0; i < plan->ntasks; i++)
-        tasks_on[first_node_of(topo, &plan->tasks[i])]++;
+        tasks_on[hugepage_node_of(p, i)]++;
     uint64_t total_memory = 0;
     for (size_t d = 0; d < topo->nnuma; d++)
         total_memory += topo->numa[d].local_memory;
@@ -838,8 +1021,7 @@ struct zn_plan *zn_plan_compute(const struct zn_request *req, struct zn_error *e
         }
         break;
     }
-    plan_memory(&p);
-    if (plan_nics(&p) < 0 || plan_hugepages(&p) < 0)
+    if (plan_memory(&p) < 0 || plan_nics(&p) < 0 || plan_hugepages(&p) < 0)
         goto out;
     rc = 0;
 out:

@@ -40,6 +40,8 @@ struct zn_plan {
     bool cores_shared;       /* more tasks than CPUs: some tasks share */
     bool cpus_split;         /* more tasks than cores: tasks got hyperthreads, not cores */
     unsigned cores_per_task; /* as requested; 0: an equal share */
+    unsigned units_idle;     /* allowed cores (CPUs when split) no task got: an even share that
+                              * keeps tasks local left them over */
     unsigned ntasks;
     struct zn_task_plan *tasks;
     size_t ngpus;

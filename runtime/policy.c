@@ -14,8 +14,13 @@ static const char *const bind_names[] = {
     [ZN_BIND_SOCKET] = "socket", [ZN_BIND_CORE] = "core", [ZN_BIND_NONE] = "none",
 };
 static const char *const mem_names[] = {
-    [ZN_MEM_DEFAULT] = "default", [ZN_MEM_LOCAL] = "local", [ZN_MEM_INTERLEAVE] = "interleave",
-    [ZN_MEM_BIND] = "bind",       [ZN_MEM_NONE] = "none",
+    [ZN_MEM_DEFAULT] = "default",
+    [ZN_MEM_LOCAL] = "local",
+    [ZN_MEM_INTERLEAVE] = "interleave",
+    [ZN_MEM_BIND] = "bind",
+    [ZN_MEM_NONE] = "none",
+    [ZN_MEM_HBM] = "hbm",
+    [ZN_MEM_PREFER_HBM] = "prefer-hbm",
 };
 
 const char *zn_bind_name(enum zn_bind bind)
@@ -69,15 +74,17 @@ int zn_bind_option_parse(const char *what, const char *text, enum zn_bind *bind,
 
 int zn_mem_parse(const char *what, const char *text, enum zn_mem *out, struct zn_error *err)
 {
-    /* "default" is internal: users choose one of the four policies or leave the option out. */
+    /* "default" is internal: users choose one of the policies or leave the option out. */
     for (size_t i = ZN_MEM_LOCAL; i < sizeof(mem_names) / sizeof(mem_names[0]); i++) {
         if (text && strcmp(text, mem_names[i]) == 0) {
             *out = (enum zn_mem)i;
             return 0;
         }
     }
-    return zn_fail(err, "%s=%s is not a memory policy; use local, interleave, bind or none", what,
-                   text ? text : "");
+    return zn_fail(err,
+                   "%s=%s is not a memory policy; use local, interleave, bind, none, hbm or "
+                   "prefer-hbm",
+                   what, text ? text : "");
 }
 
 int zn_hugepages_parse(const char *what, const char *text, uint64_t *bytes, uint64_t *page_size,

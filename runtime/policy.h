@@ -24,6 +24,8 @@ enum zn_mem {
     ZN_MEM_INTERLEAVE, /* interleave over every NUMA node of the step */
     ZN_MEM_BIND,       /* only the task's own NUMA node(s) */
     ZN_MEM_NONE,       /* leave the kernel's default */
+    ZN_MEM_HBM,        /* only the HBM node(s) next to the task's CPUs (flat-mode HBM) */
+    ZN_MEM_PREFER_HBM, /* those HBM node(s) first, the task's own nodes when they are full */
 };
 
 struct zn_policy {

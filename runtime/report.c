@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,45 @@ out:
             (w) = l_;                                                                              \
     } while (0)
 
+/* Why tasks did not all get the same number of cores, and why cores stayed idle. */
+static void print_share_notes(FILE *out, const struct zn_plan *plan)
+{
+    const char *unit = plan->cpus_split ? "CPUs" : "cores";
+    unsigned least = UINT_MAX, most = 0, used = 0;
+
+    if (plan->bind != ZN_BIND_GPU && plan->bind != ZN_BIND_CORE)
+        return;
+    for (unsigned i = 0; i < plan->ntasks; i++) {
+        unsigned n = plan->tasks[i].ncores;
+        least = n < least ? n : least;
+        most = n > most ? n : most;
+        used += n;
+    }
+    if (plan->cores_shared) {
+        hwloc_bitmap_t all = hwloc_bitmap_alloc();
+        for (unsigned i = 0; all && i < plan->ntasks; i++)
+            hwloc_bitmap_or(all, all, plan->tasks[i].cpus);
+        unsigned cpus = all ? (unsigned)hwloc_bitmap_weight(all) : 0;
+        unsigned low = cpus ? plan->ntasks / cpus : 0,
+                 high = cpus ? (plan->ntasks + cpus - 1) / cpus : 0;
+        if (cpus && low == high)
+            fprintf(out, "note: each of the %u CPUs runs %u tasks\n", cpus, low);
+        else if (cpus)
+            fprintf(out, "note: each of the %u CPUs runs %u or %u tasks\n", cpus, low, high);
+        hwloc_bitmap_free(all);
+        return;
+    }
+    if (least != most)
+        fprintf(out,
+                "note: tasks got %u or %u %s: %u allowed %s do not divide evenly by %u tasks\n",
+                least, most, unit, used + plan->units_idle, unit, plan->ntasks);
+    if (plan->units_idle)
+        fprintf(out,
+                "note: %u allowed %s stay idle: handing them out would give some tasks two more "
+                "than others or move a task onto another NUMA node\n",
+                plan->units_idle, unit);
+}
+
 int zn_report_plan_text(FILE *out, const struct zn_plan *plan, const char *node)
 {
     static const struct plan_row header = {"task", "cpus",    "cores", "numa",
@@ -172,6 +212,7 @@ int zn_report_plan_text(FILE *out, const struct zn_plan *plan, const char *node)
         fprintf(out, "note: more tasks than CPUs, so tasks share CPUs\n");
     else if (plan->cpus_split)
         fprintf(out, "note: more tasks than cores, so tasks got hyperthreads, not whole cores\n");
+    print_share_notes(out, plan);
     rc = ferror(out) ? -1 : 0;
 out:
     free(rows);
@@ -190,6 +231,7 @@ int zn_report_plan_json(FILE *out, const struct zn_plan *plan, const char *node)
     fprintf(out, ",\"bind\":\"%s\",\"mem\":\"%s\",\"cores_shared\":%s,\"cpus_split\":%s",
             zn_bind_name(plan->bind), zn_mem_name(plan->mem), plan->cores_shared ? "true" : "false",
             plan->cpus_split ? "true" : "false");
+    fprintf(out, ",\"units_idle\":%u", plan->units_idle);
     fprintf(out, ",\"gpu_order\":[");
     for (unsigned v = 0; v < plan->ngpus; v++) {
         fprintf(out, "%s{\"visible\":", v ? "," : "");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,11 +70,51 @@ static unsigned allowed_units(const struct zn_plan *plan, hwloc_const_bitmap_t a
     return n;
 }
 
+/* More tasks than CPUs: every allowed CPU runs floor(n/P) or ceil(n/P) tasks. */
+static const char *check_shared_load(const struct zn_plan *plan, hwloc_const_bitmap_t allowed)
+{
+    unsigned cpus = (unsigned)hwloc_bitmap_weight(allowed), n = plan->ntasks;
+    unsigned low = n / cpus, high = (n + cpus - 1) / cpus;
+    const char *bad = NULL;
+    int cpu;
+
+    if (n <= cpus)
+        return fail("CPUs are shared although there are %u tasks for %u CPUs", n, cpus);
+    hwloc_bitmap_foreach_begin(cpu, allowed)
+    {
+        unsigned load = 0;
+        for (unsigned i = 0; i < n; i++)
+            load += hwloc_bitmap_isset(plan->tasks[i].cpus, (unsigned)cpu) ? 1 : 0;
+        if (!bad && (load < low || load > high))
+            bad = fail("CPU %d runs %u tasks; %u tasks on %u CPUs means %u or %u each", cpu, load,
+                       n, cpus, low, high);
+    }
+    hwloc_bitmap_foreach_end();
+    return bad;
+}
+
 static const char *check_share(const struct zn_plan *plan, hwloc_const_bitmap_t allowed)
 {
     if (plan->bind != ZN_BIND_GPU && plan->bind != ZN_BIND_CORE)
         return NULL;
-    unsigned fair = plan->cores_shared ? 1 : allowed_units(plan, allowed, NULL) / plan->ntasks;
+    if (plan->cores_shared)
+        return check_shared_load(plan, allowed);
+    if (plan->ntasks > (unsigned)hwloc_bitmap_weight(allowed))
+        return fail("%u tasks on %d CPUs, but the plan does not say CPUs are shared", plan->ntasks,
+                    hwloc_bitmap_weight(allowed));
+    unsigned units = allowed_units(plan, allowed, NULL), fair = units / plan->ntasks;
+    unsigned least = UINT_MAX, most = 0, used = 0;
+    for (unsigned i = 0; i < plan->ntasks; i++) {
+        least = plan->tasks[i].ncores < least ? plan->tasks[i].ncores : least;
+        most = plan->tasks[i].ncores > most ? plan->tasks[i].ncores : most;
+        used += plan->tasks[i].ncores;
+    }
+    if (most > least + 1)
+        return fail("tasks got between %u and %u cores; counts may differ by one at most", least,
+                    most);
+    if (used + plan->units_idle != units)
+        return fail("tasks use %u units and the plan says %u stay idle, but %u are allowed", used,
+                    plan->units_idle, units);
     for (unsigned i = 0; i < plan->ntasks; i++) {
         if (plan->cores_per_task && plan->tasks[i].ncores != plan->cores_per_task)
             return fail("task %u got %u cores, not the %u per task asked for", i,
@@ -83,6 +124,49 @@ static const char *check_share(const struct zn_plan *plan, hwloc_const_bitmap_t 
                         plan->tasks[i].ncores, fair);
     }
     return NULL;
+}
+
+/* How a task spreads over domains (NUMA nodes, or L3 caches): no two tasks may both span the
+ * same two domains. Two tasks sharing a GPU's two nodes half and half, where one node each
+ * would do, break it; a run of tasks laid out node after node never does. */
+static const char *check_spread(const struct zn_plan *plan, bool caches)
+{
+    const struct zn_topology *topo = plan->topo;
+    size_t ndom = topo->nnuma;
+    unsigned *spanner = NULL;
+    const char *bad = NULL;
+
+    if ((plan->bind != ZN_BIND_GPU && plan->bind != ZN_BIND_CORE) || plan->cores_shared)
+        return NULL;
+    for (size_t c = 0; caches && c < topo->ncores; c++)
+        if (topo->cores[c].cache >= 0 && (size_t)topo->cores[c].cache >= ndom)
+            ndom = (size_t)topo->cores[c].cache + 1;
+    spanner = calloc(ndom * ndom, sizeof(*spanner));
+    if (!spanner)
+        return fail("out of memory");
+    for (unsigned i = 0; i < plan->ntasks && !bad; i++) {
+        bool *in = calloc(ndom, sizeof(*in));
+        for (size_t c = 0; in && c < topo->ncores; c++) {
+            int dom = caches ? topo->cores[c].cache : topo->cores[c].numa;
+            if (dom >= 0 && (size_t)dom < ndom &&
+                hwloc_bitmap_intersects(topo->cores[c].pus, plan->tasks[i].cpus))
+                in[dom] = true;
+        }
+        for (size_t a = 0; in && a < ndom && !bad; a++)
+            for (size_t b = a + 1; in[a] && b < ndom && !bad; b++) {
+                if (!in[b])
+                    continue;
+                if (spanner[a * ndom + b])
+                    bad = fail("tasks %u and %u both span %s %zu and %zu; one of them could lie "
+                               "in fewer",
+                               spanner[a * ndom + b] - 1, i, caches ? "L3 caches" : "NUMA nodes", a,
+                               b);
+                spanner[a * ndom + b] = i + 1;
+            }
+        free(in);
+    }
+    free(spanner);
+    return bad;
 }
 
 /* The one NUMA node index all of task i's GPUs are local to, or -1. */
@@ -176,10 +260,15 @@ static const char *check_memory(const struct zn_plan *plan)
         for (size_t d = 0; d < topo->nnuma; d++)
             if (hwloc_bitmap_intersects(topo->numa[d].cpuset, plan->tasks[i].cpus))
                 hwloc_bitmap_set(expect, topo->numa[d].os_index);
+        bool hbm = plan->mem == ZN_MEM_HBM || plan->mem == ZN_MEM_PREFER_HBM;
         for (size_t d = 0; d < topo->nnuma; d++)
-            if (!topo->numa[d].has_cpus &&
+            if (topo->numa[d].has_cpus == hbm &&
                 hwloc_bitmap_isset(plan->tasks[i].mems, topo->numa[d].os_index))
-                bad = fail("task %u allocates from memory-only node %u", i, topo->numa[d].os_index);
+                bad = fail(hbm ? "task %u asked for HBM but allocates from node %u, which has CPUs"
+                               : "task %u allocates from memory-only node %u",
+                           i, topo->numa[d].os_index);
+        if (!bad && hbm && hwloc_bitmap_iszero(plan->tasks[i].mems))
+            bad = fail("task %u asked for HBM but has no memory node", i);
         if (!bad && (plan->mem == ZN_MEM_LOCAL || plan->mem == ZN_MEM_BIND) &&
             !hwloc_bitmap_isequal(expect, plan->tasks[i].mems))
             bad = fail("task %u's memory nodes are not the nodes of its CPUs", i);
@@ -199,8 +288,8 @@ const char *check_plan_invariants(const struct zn_plan *plan, hwloc_const_bitmap
     if (!allowed)
         allowed = plan->topo->all_pus;
     if ((bad = check_cpus(plan, allowed)) || (bad = check_share(plan, allowed)) ||
-        (bad = check_gpu_locality(plan, allowed)) || (bad = check_gpus(plan)) ||
-        (bad = check_memory(plan)))
+        (bad = check_gpu_locality(plan, allowed)) || (bad = check_spread(plan, false)) ||
+        (bad = check_spread(plan, true)) || (bad = check_gpus(plan)) || (bad = check_memory(plan)))
         return bad;
     return NULL;
 }

@@ -14,23 +14,9 @@
 
 #include "runtime/env.h"
 #include "tests/golden/invariants.h"
+#include "tests/golden/topologies.h"
 #include "runtime/report.h"
 #include "tests/unit/testutil.h"
-
-struct topology_case {
-    const char *file;
-    bool shared; /* under ../shared/fixtures/topology, else tests/fixtures */
-};
-
-static const struct topology_case topologies[] = {
-    {"aws-g4dn.metal_2xXeon8259CL_8xT4_EFA_hwloc2.8.xml", true},
-    {"llnl-corona145_2xEPYC7401-8NUMA_4xAMD-MI50_hwloc2.2.xml", true},
-    {"llnl-lassen28_2xPOWER9_4xV100-NVLink_hwloc2.2.xml", true},
-    {"nvidia-dgx2h_2xXeon8174_16xV100-NVSwitch_trimmedCPUs_hwloc2.xml", true},
-    {"supermicro-inti6000_2xEPYC7551-8NUMA_cpuonly_hwloc1.11.xml", true},
-    {"zenith-2s4n-8xH100-4xCX7-smt2.xml", false},
-    {"zenith-1s1n-4xMI250X-nosmt.xml", false},
-};
 
 enum shape {
     ONE_TASK_PER_NODE,
@@ -51,7 +37,7 @@ struct golden_case {
     enum shape shape;
 };
 
-static struct golden_case cases[64];
+static struct golden_case cases[128];
 static int ncases;
 
 /* Half a node: the CPUs of package 0 (or the first half of the cores when there is one
@@ -220,13 +206,9 @@ int main(void)
 {
     int skipped = 0;
 
-    for (size_t t = 0; t < sizeof(topologies) / sizeof(topologies[0]); t++) {
-        const struct topology_case *tc = &topologies[t];
-        char rel[512];
-        const char *path;
-
-        snprintf(rel, sizeof(rel), "%s/%s", tc->shared ? "topology" : "tests/fixtures", tc->file);
-        path = tc->shared ? test_shared_path(rel) : test_src_path(rel);
+    for (size_t t = 0; t < golden_ntopologies; t++) {
+        const struct topology_case *tc = &golden_topologies[t];
+        const char *path = golden_topology_path(tc);
         if (!path) {
             printf("skipped: no ../shared fixtures (%s)\n", tc->file);
             skipped++;
