@@ -69,6 +69,23 @@ static void numa_os_list(const struct zn_topology *topo, hwloc_const_bitmap_t se
         snprintf(buf, len, "-");
 }
 
+/* ,"numa":[OS numbers] of the model's NUMA nodes (by index) in set: a list, because a device
+ * can be local to several nodes (an I/O hub shared by a package's nodes). */
+static void json_numa_list(FILE *out, const struct zn_topology *topo, hwloc_const_bitmap_t set)
+{
+    bool first = true;
+    int d;
+
+    fprintf(out, ",\"numa\":[");
+    hwloc_bitmap_foreach_begin(d, set)
+    {
+        fprintf(out, "%s%u", first ? "" : ",", topo->numa[d].os_index);
+        first = false;
+    }
+    hwloc_bitmap_foreach_end();
+    fputc(']', out);
+}
+
 static const struct zn_gpu *visible_gpu(const struct zn_plan *plan, unsigned v)
 {
     return &plan->topo->gpus[plan->step_gpus->index[plan->gpu_order[v]]];
@@ -325,6 +342,7 @@ int zn_report_topology_json(FILE *out, const struct zn_topology *topo)
         json_string(out, gpu->model);
         fprintf(out, ",\"cpus\":");
         json_string(out, cpus);
+        json_numa_list(out, topo, gpu->numa_set);
         fprintf(out, ",\"os_devices\":");
         json_string(out, gpu->osdevs);
         fputc('}', out);
@@ -337,7 +355,9 @@ int zn_report_topology_json(FILE *out, const struct zn_topology *topo)
         json_string(out, nic->name);
         fprintf(out, ",\"kind\":\"%s\",\"netdev\":", zn_nic_kind_name(nic->kind));
         json_string(out, nic->netdev);
-        fprintf(out, ",\"port\":%u,\"pci\":\"%s\"}", nic->port, nic->busid);
+        fprintf(out, ",\"port\":%u,\"pci\":\"%s\"", nic->port, nic->busid);
+        json_numa_list(out, topo, nic->numa_set);
+        fputc('}', out);
     }
     fprintf(out, "]}\n");
     return ferror(out) ? -1 : 0;

@@ -31,6 +31,8 @@ expect() {
 expect 0 "--hugepages SIZE[:PAGESIZE]" "--help lists the options" -- --help
 expect 0 "zenith-plan 0." "--version" -- --version
 expect 0 "GPUs 8, NICs 5" "topology summary of an XML" -- --xml "$xml"
+expect 0 '"pci":"0000:0d:00.0","numa":[4]}' "a NIC's NUMA node in the JSON topology" \
+    -- --xml "$xml" --format json
 expect 0 "gpu order (visible devices): 2,3,4,5,0,1,6,7" "plan for 8 GPUs" -- --xml "$xml" --tasks 8 --gpus 0-7
 expect 0 '"gpu_order":[{"visible":"2"' "JSON plan" -- --xml "$xml" --tasks 8 --gpus 0-7 --format json
 expect 0 "CUDA_VISIBLE_DEVICES=2,3,4,5,0,1,6,7" "env format" -- --xml "$xml" --tasks 8 --gpus 0-7 --format env
