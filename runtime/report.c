@@ -142,13 +142,16 @@ out:
 
 int zn_report_plan_text(FILE *out, const struct zn_plan *plan, const char *node)
 {
-    static const struct plan_row header = {"task", "cpus",    "cores", "numa",
-                                           "gpu",  "gpu-pci", "nic"};
+    struct plan_row header = {"task", "cpus", "cores", "numa", "gpu", "gpu-pci", "nic"};
     struct plan_row *rows = calloc(plan->ntasks, sizeof(*rows));
     int w[7] = {0}, rc = -1;
 
     if (!rows)
         return -1;
+    /* Once cores are split (more tasks than cores), each task's count is of hardware threads:
+     * a column still headed "cores" would claim twice what the tasks have on SMT2. */
+    if (plan->cpus_split)
+        snprintf(header.cores, sizeof(header.cores), "threads");
     for (unsigned i = 0; i < plan->ntasks; i++)
         if (plan_row(plan, i, &rows[i]) < 0)
             goto out;
@@ -186,9 +189,11 @@ int zn_report_plan_text(FILE *out, const struct zn_plan *plan, const char *node)
         fputc('\n', out);
     }
     if (plan->cores_shared)
-        fprintf(out, "note: more tasks than CPUs, so tasks share CPUs\n");
+        fprintf(out, "note: more tasks than CPUs, so tasks share CPUs; 'threads' counts the "
+                     "hardware threads each task runs on\n");
     else if (plan->cpus_split)
-        fprintf(out, "note: more tasks than cores, so tasks got hyperthreads, not whole cores\n");
+        fprintf(out, "note: more tasks than cores, so tasks got hyperthreads, not whole cores; "
+                     "'threads' counts them\n");
     rc = ferror(out) ? -1 : 0;
 out:
     free(rows);

@@ -120,6 +120,22 @@ START_TEST(cpu_only_spreads_over_numa)
 }
 END_TEST
 
+/* The column header of a plan's text report, with single spaces (a static buffer). */
+static const char *report_header(const struct zn_plan *plan)
+{
+    static char buf[256];
+    char *text = test_report(plan), *line = strstr(text, "\ntask ");
+    size_t n = 0;
+
+    ck_assert_ptr_nonnull(line);
+    for (const char *p = line + 1; *p && *p != '\n' && n + 1 < sizeof(buf); p++)
+        if (*p != ' ' || (n && buf[n - 1] != ' '))
+            buf[n++] = *p;
+    buf[n] = '\0';
+    free(text);
+    return buf;
+}
+
 START_TEST(smt_split_and_shared)
 {
     struct zn_step_gpus g;
@@ -128,6 +144,8 @@ START_TEST(smt_split_and_shared)
     /* 40 tasks, 16 cores, 32 CPUs: more tasks than CPUs, so they share. */
     ck_assert(plan->cores_shared);
     assert_invariants(plan, "0-15,32-47");
+    /* Split or shared, the report counts hardware threads, and its header says so. */
+    ck_assert_str_eq(report_header(plan), "task cpus threads numa gpu gpu-pci nic");
     zn_plan_destroy(plan);
 
     plan = test_plan(topo, 32, NULL, "0-15,32-47", ZN_BIND_AUTO, &g);
@@ -136,6 +154,15 @@ START_TEST(smt_split_and_shared)
     for (unsigned i = 0; i < 32; i++)
         ck_assert_int_eq(hwloc_bitmap_weight(plan->tasks[i].cpus), 1);
     assert_invariants(plan, "0-15,32-47");
+    ck_assert_str_eq(report_header(plan), "task cpus threads numa gpu gpu-pci nic");
+    zn_plan_destroy(plan);
+
+    /* 16 tasks on 16 cores: whole cores, counted as cores. */
+    plan = test_plan(topo, 16, NULL, "0-15,32-47", ZN_BIND_AUTO, &g);
+    ck_assert(!plan->cpus_split);
+    ck_assert_uint_eq(plan->tasks[0].ncores, 1);
+    ck_assert_int_eq(hwloc_bitmap_weight(plan->tasks[0].cpus), 2);
+    ck_assert_str_eq(report_header(plan), "task cpus cores numa gpu gpu-pci nic");
     zn_plan_destroy(plan);
 }
 END_TEST
