@@ -73,6 +73,14 @@ expect 1 "zenith: --gpus=0-9: GPU 8 does not exist; the node has 8 GPUs (0-7)" \
     "GPU the node does not have" -- --xml "$xml" --tasks 2 --gpus 0-9
 expect 1 "zenith: CPUs 64-65 of the step are not in the topology" "CPUs the node does not have" \
     -- --xml "$xml" --tasks 2 --cpus 60-65
+lassen="${ZENITH_SHARED_FIXTURES:-}/topology/llnl-lassen28_2xPOWER9_4xV100-NVLink_hwloc2.2.xml"
+if [ -r "$lassen" ]; then
+    # Lassen's XML has PUs 0-7 but does not allow them: not "another machine".
+    expect 1 "zenith: CPUs 0-7 of the step are in the topology $lassen (CPUs 0-175) but outside its allowed_cpuset, 8-87,96-175" \
+        "CPUs the XML has but does not allow" -- --xml "$lassen" --tasks 2 --cpus 0-9
+else
+    echo "ok - CPUs the XML has but does not allow # SKIP no shared fixtures"
+fi
 expect 1 "zenith: cannot read topology XML $tmp/missing.xml" "missing XML" -- --xml "$tmp/missing.xml"
 echo "<topology>" >"$tmp/bad.xml"
 expect 1 "is not a valid hwloc topology XML" "broken XML" -- --xml "$tmp/bad.xml"

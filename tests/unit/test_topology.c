@@ -219,7 +219,9 @@ START_TEST(lassen_disallowed_cpus_and_sparse_numa)
     ck_assert_int_eq(zn_topology_numa_by_os(topo, 1), -1);
     /* PUs 0-7 are reserved for the system on Lassen and hidden from jobs. */
     ck_assert_str_eq(test_list(topo->all_pus), "8-87,96-175");
-    ck_assert_uint_eq(topo->numa[0].pools[0].size, 2097152); /* 64K base page dropped */
+    ck_assert_str_eq(test_list(topo->complete_pus), "0-175"); /* still in the file */
+    ck_assert(!topo->allowed_by_process);                     /* the XML's allowed_cpuset */
+    ck_assert_uint_eq(topo->numa[0].pools[0].size, 2097152);  /* 64K base page dropped */
     zn_topology_destroy(topo);
 }
 END_TEST
