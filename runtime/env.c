@@ -187,10 +187,12 @@ static int build(const struct zn_plan *plan, const struct zn_task_plan *t, struc
         if (add_bitmap(env, "ZENITH_CPUS", t->cpus) < 0 ||
             zn_env_add(env, true, "OMP_NUM_THREADS", "%u", t->ncores) < 0 ||
             zn_env_add(env, true, "OMP_PLACES", "%s", plan->cpus_split ? "threads" : "cores") < 0 ||
-            zn_env_add(env, true, "OMP_PROC_BIND", "close") < 0 ||
-            /* NCCL would otherwise re-pin its threads to the GPU's whole socket. */
-            zn_env_add(env, true, "NCCL_IGNORE_CPU_AFFINITY", "1") < 0)
+            zn_env_add(env, true, "OMP_PROC_BIND", "close") < 0)
             return -1;
+        /* No NCCL_IGNORE_CPU_AFFINITY: by default NCCL (ncclTopoGetCpuAffinity) pins its
+         * threads to the task's affinity intersected with the GPU's CPUs, which keeps them
+         * inside this binding; set to 1 it takes the GPU's whole CPU set instead and its
+         * threads would run on other tasks' cores. */
     }
     if (!hwloc_bitmap_iszero(t->mems) && add_bitmap(env, "ZENITH_MEMS", t->mems) < 0)
         return -1;

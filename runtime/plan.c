@@ -77,7 +77,8 @@ static int validate(struct planner *p)
 {
     const struct zn_request *req = p->req;
     const struct zn_topology *topo = p->topo;
-    hwloc_bitmap_t foreign = NULL;
+    hwloc_bitmap_t foreign = NULL, absent = NULL;
+    char *list = NULL, *usable = NULL, *complete = NULL;
     int rc = -1;
 
     if (req->ntasks == 0)
@@ -90,17 +91,43 @@ static int validate(struct planner *p)
             return zn_fail(p->err, "the step's CPU set is empty; check the job's allocation "
                                    "(--cpus-per-task, --ntasks-per-node)");
         foreign = hwloc_bitmap_alloc();
-        if (!foreign)
-            return zn_fail(p->err, "out of memory");
+        absent = hwloc_bitmap_alloc();
+        if (!foreign || !absent) {
+            zn_fail(p->err, "out of memory");
+            goto out;
+        }
         hwloc_bitmap_andnot(foreign, req->allowed, topo->all_pus);
-        if (!hwloc_bitmap_iszero(foreign)) {
-            char *list = NULL;
-            hwloc_bitmap_list_asprintf(&list, foreign);
+        /* A CPU the topology does not have at all points at the wrong machine or file; one it
+         * has but does not allow (a cgroup, the XML's allowed_cpuset, offline) does not, and
+         * calling it missing sends the admin after a cache that is right. */
+        hwloc_bitmap_andnot(absent, foreign, topo->complete_pus);
+        if (!hwloc_bitmap_iszero(absent)) {
+            hwloc_bitmap_list_asprintf(&list, absent);
             zn_fail(p->err,
                     "CPUs %s of the step are not in the topology %s; the cached topology "
                     "XML may be from another machine",
                     list ? list : "?", topo->source);
-            free(list);
+            goto out;
+        }
+        if (!hwloc_bitmap_iszero(foreign)) {
+            hwloc_bitmap_list_asprintf(&list, foreign);
+            hwloc_bitmap_list_asprintf(&usable, topo->all_pus);
+            hwloc_bitmap_list_asprintf(&complete, topo->complete_pus);
+            if (topo->allowed_by_process)
+                zn_fail(p->err,
+                        "CPUs %s of the step are in the topology %s (CPUs %s) but outside the "
+                        "CPUs this process may use, %s, which its cgroup or cpuset sets (in a "
+                        "job, the job's allocation); ask for CPUs from %s, or for an "
+                        "allocation that has these",
+                        list ? list : "?", topo->source, complete ? complete : "?",
+                        usable ? usable : "?", usable ? usable : "?");
+            else
+                zn_fail(p->err,
+                        "CPUs %s of the step are in the topology %s (CPUs %s) but outside its "
+                        "allowed_cpuset, %s (the CPUs allowed where it was written); ask for "
+                        "CPUs from %s, or write the XML where all CPUs are allowed",
+                        list ? list : "?", topo->source, complete ? complete : "?",
+                        usable ? usable : "?", usable ? usable : "?");
             goto out;
         }
     }
@@ -111,6 +138,10 @@ static int validate(struct planner *p)
     }
     rc = 0;
 out:
+    free(list);
+    free(usable);
+    free(complete);
+    hwloc_bitmap_free(absent);
     hwloc_bitmap_free(foreign);
     return rc;
 }

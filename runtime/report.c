@@ -70,6 +70,23 @@ static void numa_os_list(const struct zn_topology *topo, hwloc_const_bitmap_t se
         snprintf(buf, len, "-");
 }
 
+/* ,"numa":[OS numbers] of the model's NUMA nodes (by index) in set: a list, because a device
+ * can be local to several nodes (an I/O hub shared by a package's nodes). */
+static void json_numa_list(FILE *out, const struct zn_topology *topo, hwloc_const_bitmap_t set)
+{
+    bool first = true;
+    int d;
+
+    fprintf(out, ",\"numa\":[");
+    hwloc_bitmap_foreach_begin(d, set)
+    {
+        fprintf(out, "%s%u", first ? "" : ",", topo->numa[d].os_index);
+        first = false;
+    }
+    hwloc_bitmap_foreach_end();
+    fputc(']', out);
+}
+
 static const struct zn_gpu *visible_gpu(const struct zn_plan *plan, unsigned v)
 {
     return &plan->topo->gpus[plan->step_gpus->index[plan->gpu_order[v]]];
@@ -165,13 +182,16 @@ static void print_share_notes(FILE *out, const struct zn_plan *plan)
 
 int zn_report_plan_text(FILE *out, const struct zn_plan *plan, const char *node)
 {
-    static const struct plan_row header = {"task", "cpus",    "cores", "numa",
-                                           "gpu",  "gpu-pci", "nic"};
+    struct plan_row header = {"task", "cpus", "cores", "numa", "gpu", "gpu-pci", "nic"};
     struct plan_row *rows = calloc(plan->ntasks, sizeof(*rows));
     int w[7] = {0}, rc = -1;
 
     if (!rows)
         return -1;
+    /* Once cores are split (more tasks than cores), each task's count is of hardware threads:
+     * a column still headed "cores" would claim twice what the tasks have on SMT2. */
+    if (plan->cpus_split)
+        snprintf(header.cores, sizeof(header.cores), "threads");
     for (unsigned i = 0; i < plan->ntasks; i++)
         if (plan_row(plan, i, &rows[i]) < 0)
             goto out;
@@ -209,9 +229,11 @@ int zn_report_plan_text(FILE *out, const struct zn_plan *plan, const char *node)
         fputc('\n', out);
     }
     if (plan->cores_shared)
-        fprintf(out, "note: more tasks than CPUs, so tasks share CPUs\n");
+        fprintf(out, "note: more tasks than CPUs, so tasks share CPUs; 'threads' counts the "
+                     "hardware threads each task runs on\n");
     else if (plan->cpus_split)
-        fprintf(out, "note: more tasks than cores, so tasks got hyperthreads, not whole cores\n");
+        fprintf(out, "note: more tasks than cores, so tasks got hyperthreads, not whole cores; "
+                     "'threads' counts them\n");
     print_share_notes(out, plan);
     rc = ferror(out) ? -1 : 0;
 out:
@@ -367,6 +389,7 @@ int zn_report_topology_json(FILE *out, const struct zn_topology *topo)
         json_string(out, gpu->model);
         fprintf(out, ",\"cpus\":");
         json_string(out, cpus);
+        json_numa_list(out, topo, gpu->numa_set);
         fprintf(out, ",\"os_devices\":");
         json_string(out, gpu->osdevs);
         fputc('}', out);
@@ -379,7 +402,9 @@ int zn_report_topology_json(FILE *out, const struct zn_topology *topo)
         json_string(out, nic->name);
         fprintf(out, ",\"kind\":\"%s\",\"netdev\":", zn_nic_kind_name(nic->kind));
         json_string(out, nic->netdev);
-        fprintf(out, ",\"port\":%u,\"pci\":\"%s\"}", nic->port, nic->busid);
+        fprintf(out, ",\"port\":%u,\"pci\":\"%s\"", nic->port, nic->busid);
+        json_numa_list(out, topo, nic->numa_set);
+        fputc('}', out);
     }
     fprintf(out, "]}\n");
     return ferror(out) ? -1 : 0;

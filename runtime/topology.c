@@ -128,8 +128,9 @@ static int build_cores(struct zn_topology *topo, struct zn_error *err)
     int n = hwloc_get_nbobjs_by_type(hw, type);
 
     topo->all_pus = hwloc_bitmap_alloc();
+    topo->complete_pus = hwloc_bitmap_dup(hwloc_topology_get_complete_cpuset(hw));
     topo->cores = calloc(n > 0 ? (size_t)n : 1, sizeof(*topo->cores));
-    if (!topo->all_pus || !topo->cores)
+    if (!topo->all_pus || !topo->complete_pus || !topo->cores)
         return zn_fail(err, "out of memory");
     for (int i = 0; i < n; i++) {
         hwloc_obj_t obj = hwloc_get_obj_by_type(hw, type, (unsigned)i);
@@ -227,6 +228,7 @@ struct zn_topology *zn_topology_load_cached(const char *path, struct zn_error *e
     if (!topo)
         return NULL;
     /* The file is this machine: take the allowed CPUs and memory from the running system. */
+    topo->allowed_by_process = true;
     if (hwloc_topology_set_flags(topo->hw, HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM |
                                                HWLOC_TOPOLOGY_FLAG_THISSYSTEM_ALLOWED_RESOURCES) <
             0 ||
@@ -281,6 +283,7 @@ struct zn_topology *zn_topology_load_live(struct zn_error *err)
 
     if (!topo)
         return NULL;
+    topo->allowed_by_process = true; /* hwloc discovers what this process may use */
     if (hwloc_topology_load(topo->hw) < 0) {
         zn_fail(err, "hwloc could not discover this machine: %s", strerror(errno));
         zn_topology_destroy(topo);
@@ -343,6 +346,7 @@ void zn_topology_destroy(struct zn_topology *topo)
     free(topo->numa);
     free(topo->cores);
     hwloc_bitmap_free(topo->all_pus);
+    hwloc_bitmap_free(topo->complete_pus);
     if (topo->hw)
         hwloc_topology_destroy(topo->hw);
     free(topo);

@@ -80,7 +80,13 @@ struct zn_topology {
     size_t ncores;
     struct zn_core *cores;
     size_t npus;
-    hwloc_bitmap_t all_pus;
+    hwloc_bitmap_t all_pus; /* the PUs placement may use: online and allowed */
+    /* Every PU the machine (or the XML) has, including ones all_pus leaves out because they
+     * are disallowed or offline: tells "not this machine" from "not allowed here". */
+    hwloc_bitmap_t complete_pus;
+    /* Where the allowed set comes from: this process's cpuset (cgroup, a job's allocation;
+     * live discovery and the cache) or, for a plain XML, the file's allowed_cpuset. */
+    bool allowed_by_process;
     size_t ngpus;
     struct zn_gpu *gpus;
     size_t nnics;

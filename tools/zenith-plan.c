@@ -18,7 +18,8 @@ struct options {
     const char *xml;
     const char *write_xml;
     const char *gpus;
-    const char *cpus;
+    unsigned *cpus; /* --cpus, parsed */
+    size_t ncpus;
     const char *node;
     unsigned tasks;
     enum format format;
@@ -81,7 +82,10 @@ static int parse_args(int argc, char **argv, struct options *o)
     struct zn_error err;
     int c;
 
-    while ((c = getopt_long(argc, argv, "x:w:n:g:c:b:m:t:H:N:f:hV", longopts, NULL)) != -1) {
+    /* Every bad command line is a usage error (exit 2) with a message of our own, so getopt
+     * stays quiet: the leading ':' tells a missing value from an unknown option. */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":x:w:n:g:c:b:m:t:H:N:f:hV", longopts, NULL)) != -1) {
         int rc = 0;
         switch (c) {
         case 'x':
@@ -93,11 +97,20 @@ static int parse_args(int argc, char **argv, struct options *o)
         case 'n':
             rc = zn_parse_count("--tasks", optarg, 4096, &o->tasks, &err);
             break;
-        case 'g':
+        case 'g': {
+            /* The syntax is checked here, before the topology is read, so that a malformed
+             * list is a usage error; whether the node has those GPUs is the topology's call. */
+            unsigned *list = NULL;
+            size_t n = 0;
+            rc = zn_parse_index_list("--gpus", optarg, 65535, &list, &n, &err);
+            free(list);
             o->gpus = optarg;
             break;
+        }
         case 'c':
-            o->cpus = optarg;
+            free(o->cpus);
+            o->cpus = NULL;
+            rc = zn_parse_index_list("--cpus", optarg, 65535, &o->cpus, &o->ncpus, &err);
             break;
         case 'b':
             rc = zn_bind_parse("--bind", optarg, &o->policy.bind, &err);
@@ -131,8 +144,22 @@ static int parse_args(int argc, char **argv, struct options *o)
         case 'V':
             printf("zenith-plan %s\n", PACKAGE_VERSION);
             exit(0);
+        case ':':
+            fprintf(stderr, "zenith: %s needs a value; see 'zenith-plan --help' for the options\n",
+                    argv[optind - 1]);
+            return -1;
         default:
-            fprintf(stderr, "zenith: see 'zenith-plan --help' for the options\n");
+            /* getopt leaves optopt 0 for a long option it does not know (or finds ambiguous);
+             * then the word as typed is the one before optind. */
+            if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
+                fprintf(stderr,
+                        "zenith: -%c is not an option; see 'zenith-plan --help' for the options\n",
+                        optopt);
+            else
+                fprintf(stderr,
+                        "zenith: %s is not an option (or is ambiguous, or takes no value); see "
+                        "'zenith-plan --help' for the options\n",
+                        argv[optind - 1]);
             return -1;
         }
         if (rc < 0) {
@@ -182,8 +209,6 @@ static int run(const struct options *o)
     struct zn_step_gpus gpus = {0};
     struct zn_plan *plan = NULL;
     hwloc_bitmap_t allowed = NULL;
-    unsigned *cpus = NULL;
-    size_t ncpus = 0;
     int rc = 1;
 
     topo = o->xml ? zn_topology_load_xml(o->xml, &err) : zn_topology_load_live(&err);
@@ -197,13 +222,11 @@ static int run(const struct options *o)
     if (o->gpus && zn_step_gpus_from_list(topo, "--gpus", o->gpus, &gpus, &err) < 0)
         goto fail;
     if (o->cpus) {
-        if (zn_parse_index_list("--cpus", o->cpus, 65535, &cpus, &ncpus, &err) < 0)
-            goto fail;
         allowed = hwloc_bitmap_alloc();
         if (!allowed)
             goto out;
-        for (size_t i = 0; i < ncpus; i++)
-            hwloc_bitmap_set(allowed, cpus[i]);
+        for (size_t i = 0; i < o->ncpus; i++)
+            hwloc_bitmap_set(allowed, o->cpus[i]);
     }
     struct zn_request req = {
         .topo = topo,
@@ -232,7 +255,6 @@ fail:
 out:
     zn_plan_destroy(plan);
     hwloc_bitmap_free(allowed);
-    free(cpus);
     zn_step_gpus_clear(&gpus);
     zn_topology_destroy(topo);
     return rc;
@@ -242,17 +264,20 @@ int main(int argc, char **argv)
 {
     struct options o = {.policy = {.bind = ZN_BIND_AUTO, .mem = ZN_MEM_DEFAULT}};
     struct zn_error err;
+    int rc = 1;
 
-    if (parse_args(argc, argv, &o) < 0)
-        return 2;
-    if (o.write_xml) {
-        if (zn_topology_write_cache(o.write_xml, &err) < 0) {
+    /* Exit status as zenith-plan(1) documents it: 2 for a bad command line (nothing read
+     * yet), 1 when the topology cannot be read or written or the plan is impossible. */
+    if (parse_args(argc, argv, &o) < 0) {
+        rc = 2;
+    } else if (o.write_xml) {
+        if (zn_topology_write_cache(o.write_xml, &err) < 0)
             fprintf(stderr, "%s\n", err.text);
-            return 1;
-        }
-        return 0;
+        else
+            rc = 0;
+    } else if (fflush(stdout) == 0) {
+        rc = run(&o) || fflush(stdout) != 0 ? 1 : 0;
     }
-    if (fflush(stdout) != 0)
-        return 1;
-    return run(&o) || fflush(stdout) != 0 ? 1 : 0;
+    free(o.cpus);
+    return rc;
 }

@@ -31,6 +31,8 @@ expect() {
 expect 0 "--hugepages SIZE[:PAGESIZE]" "--help lists the options" -- --help
 expect 0 "zenith-plan 0." "--version" -- --version
 expect 0 "GPUs 8, NICs 5" "topology summary of an XML" -- --xml "$xml"
+expect 0 '"pci":"0000:0d:00.0","numa":[4]}' "a NIC's NUMA node in the JSON topology" \
+    -- --xml "$xml" --format json
 expect 0 "gpu order (visible devices): 2,3,4,5,0,1,6,7" "plan for 8 GPUs" -- --xml "$xml" --tasks 8 --gpus 0-7
 expect 0 '"gpu_order":[{"visible":"2"' "JSON plan" -- --xml "$xml" --tasks 8 --gpus 0-7 --format json
 expect 0 "CUDA_VISIBLE_DEVICES=2,3,4,5,0,1,6,7" "env format" -- --xml "$xml" --tasks 8 --gpus 0-7 --format env
@@ -43,12 +45,42 @@ expect 2 "zenith: --hugepages=8X is not a size" "bad huge page size" -- --tasks 
 expect 2 "zenith: --format=yaml is not a format" "bad format" -- --format yaml
 expect 2 "zenith: plan options need --tasks N" "plan option without --tasks" -- --gpus 0-3
 expect 2 "zenith: unexpected argument 'extra'" "stray argument" -- extra
-expect 2 "zenith: see 'zenith-plan --help'" "unknown option" -- --frobnicate
+expect 2 "zenith: --frobnicate is not an option" "unknown option" -- --frobnicate
+expect 2 "zenith: -z is not an option" "unknown short option" -- -z
+expect 2 "zenith: --mem needs a value" "option without its value" -- --tasks 2 --mem
+expect 2 "zenith: --tasks=abc is not a positive whole number" "tasks not a number" -- --tasks abc
+expect 2 "zenith: --tasks=5000 is out of range (1-4096)" "too many tasks" -- --tasks 5000
+expect 2 "zenith: --cores-per-task=0 is out of range" "zero cores per task" \
+    -- --tasks 2 --cores-per-task 0
+expect 2 "zenith: --hugepages=8G:3M: page size 3M is not a power of two" "bad huge page size" \
+    -- --tasks 2 --hugepages 8G:3M
+# Bad lists are usage errors found before the topology is read: with a missing XML, the
+# list's message and exit 2 still come first.
+expect 2 "zenith: --gpus=3-1: range 3-1 runs backwards" "backwards GPU range" \
+    -- --xml "$tmp/missing.xml" --tasks 2 --gpus 3-1
+expect 2 "zenith: --gpus=0,0: index 0 is listed twice" "GPU listed twice" \
+    -- --xml "$tmp/missing.xml" --tasks 2 --gpus 0,0
+expect 2 "zenith: --gpus=abc is not a list of indices" "GPU list not a list" \
+    -- --xml "$xml" --tasks 2 --gpus abc
+expect 2 "zenith: --cpus=5-2: range 5-2 runs backwards" "backwards CPU range" \
+    -- --xml "$tmp/missing.xml" --tasks 2 --cpus 5-2
+expect 2 "zenith: --cpus=0-3, is not a list of indices" "CPU list with a trailing comma" \
+    -- --xml "$xml" --tasks 2 --cpus 0-3,
+expect 2 "zenith: --cpus=70000: index 70000 is out of range" "CPU index out of range" \
+    -- --xml "$xml" --tasks 2 --cpus 70000
 expect 2 "takes no other option" "--write-xml with --tasks" -- --write-xml "$tmp/x.xml" --tasks 2
 expect 1 "zenith: --gpus=0-9: GPU 8 does not exist; the node has 8 GPUs (0-7)" \
     "GPU the node does not have" -- --xml "$xml" --tasks 2 --gpus 0-9
 expect 1 "zenith: CPUs 64-65 of the step are not in the topology" "CPUs the node does not have" \
     -- --xml "$xml" --tasks 2 --cpus 60-65
+lassen="${ZENITH_SHARED_FIXTURES:-}/topology/llnl-lassen28_2xPOWER9_4xV100-NVLink_hwloc2.2.xml"
+if [ -r "$lassen" ]; then
+    # Lassen's XML has PUs 0-7 but does not allow them: not "another machine".
+    expect 1 "zenith: CPUs 0-7 of the step are in the topology $lassen (CPUs 0-175) but outside its allowed_cpuset, 8-87,96-175" \
+        "CPUs the XML has but does not allow" -- --xml "$lassen" --tasks 2 --cpus 0-9
+else
+    echo "ok - CPUs the XML has but does not allow # SKIP no shared fixtures"
+fi
 expect 1 "zenith: cannot read topology XML $tmp/missing.xml" "missing XML" -- --xml "$tmp/missing.xml"
 echo "<topology>" >"$tmp/bad.xml"
 expect 1 "is not a valid hwloc topology XML" "broken XML" -- --xml "$tmp/bad.xml"

@@ -41,7 +41,6 @@ START_TEST(nvidia_task_environment)
     ck_assert_str_eq(zn_env_get(&env, "OMP_PLACES"), "cores");
     ck_assert(find(&env, "OMP_NUM_THREADS")->user_wins);
     ck_assert(!find(&env, "CUDA_VISIBLE_DEVICES")->user_wins);
-    ck_assert_str_eq(zn_env_get(&env, "NCCL_IGNORE_CPU_AFFINITY"), "1");
     ck_assert_str_eq(zn_env_get(&env, "ZENITH_NIC"), "mlx5_2");
     ck_assert_str_eq(zn_env_get(&env, "UCX_NET_DEVICES"), "mlx5_2:2");
     ck_assert_ptr_null(zn_env_get(&env, "ROCR_VISIBLE_DEVICES"));
@@ -78,7 +77,7 @@ START_TEST(amd_unbound_and_hugepages)
     ck_assert_ptr_null(zn_env_get(&env, "CUDA_VISIBLE_DEVICES"));
     ck_assert_str_eq(zn_env_get(&env, "ZENITH_GPUS"), "2,3");
     ck_assert_str_eq(zn_env_get(&env, "ZENITH_BIND"), "none");
-    /* Unbound: no CPU list, no OpenMP or NCCL affinity hints, no memory policy. */
+    /* Unbound: no CPU list, no OpenMP affinity hints, no memory policy. */
     ck_assert_ptr_null(zn_env_get(&env, "ZENITH_CPUS"));
     ck_assert_ptr_null(zn_env_get(&env, "OMP_NUM_THREADS"));
     ck_assert_ptr_null(zn_env_get(&env, "NCCL_IGNORE_CPU_AFFINITY"));
@@ -97,10 +96,45 @@ START_TEST(amd_unbound_and_hugepages)
 }
 END_TEST
 
+/* NCCL_IGNORE_CPU_AFFINITY=1 makes NCCL (ncclTopoGetCpuAffinity in src/graph/topo.cc) pin its
+ * threads to the GPU's whole CPU set instead of the task's affinity intersected with it: NCCL's
+ * threads would leave the task's cores for its neighbours'. So no bound task may carry it, in
+ * any bind mode, on any task. */
+START_TEST(bound_tasks_leave_nccl_affinity_alone)
+{
+    static const enum zn_bind modes[] = {ZN_BIND_GPU, ZN_BIND_CORE, ZN_BIND_NUMA, ZN_BIND_SOCKET};
+    struct zn_topology *topo =
+        test_load(test_src_path("tests/fixtures/zenith-2s4n-8xH100-4xCX7-smt2.xml"));
+
+    for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+        struct zn_step_gpus g;
+        struct zn_plan *plan = test_plan(topo, 8, "0-7", NULL, modes[m], &g);
+
+        for (unsigned i = 0; i < plan->ntasks; i++) {
+            struct zn_error err;
+            struct zn_env env;
+
+            ck_assert_int_eq(zn_env_for_task(plan, i, &env, &err), 0);
+            /* The task is bound (so the rule applies) ... */
+            ck_assert_ptr_nonnull(zn_env_get(&env, "ZENITH_CPUS"));
+            /* ... and NCCL is left to keep its threads inside that binding. */
+            ck_assert_msg(zn_env_get(&env, "NCCL_IGNORE_CPU_AFFINITY") == NULL,
+                          "bind=%s task %u exports NCCL_IGNORE_CPU_AFFINITY=%s",
+                          zn_bind_name(modes[m]), i, zn_env_get(&env, "NCCL_IGNORE_CPU_AFFINITY"));
+            zn_env_clear(&env);
+        }
+        zn_plan_destroy(plan);
+        zn_step_gpus_clear(&g);
+    }
+    zn_topology_destroy(topo);
+}
+END_TEST
+
 int main(void)
 {
     TCase *tc = tcase_create("env");
     tcase_add_test(tc, nvidia_task_environment);
     tcase_add_test(tc, amd_unbound_and_hugepages);
+    tcase_add_test(tc, bound_tasks_leave_nccl_affinity_alone);
     return test_run("env", tc);
 }

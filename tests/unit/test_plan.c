@@ -4,6 +4,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tests/golden/invariants.h"
 #include "tests/unit/testutil.h"
@@ -120,6 +121,22 @@ START_TEST(cpu_only_spreads_over_numa)
 }
 END_TEST
 
+/* The column header of a plan's text report, with single spaces (a static buffer). */
+static const char *report_header(const struct zn_plan *plan)
+{
+    static char buf[256];
+    char *text = test_report(plan), *line = strstr(text, "\ntask ");
+    size_t n = 0;
+
+    ck_assert_ptr_nonnull(line);
+    for (const char *p = line + 1; *p && *p != '\n' && n + 1 < sizeof(buf); p++)
+        if (*p != ' ' || (n && buf[n - 1] != ' '))
+            buf[n++] = *p;
+    buf[n] = '\0';
+    free(text);
+    return buf;
+}
+
 START_TEST(smt_split_and_shared)
 {
     struct zn_step_gpus g;
@@ -128,6 +145,8 @@ START_TEST(smt_split_and_shared)
     /* 40 tasks, 16 cores, 32 CPUs: more tasks than CPUs, so they share. */
     ck_assert(plan->cores_shared);
     assert_invariants(plan, "0-15,32-47");
+    /* Split or shared, the report counts hardware threads, and its header says so. */
+    ck_assert_str_eq(report_header(plan), "task cpus threads numa gpu gpu-pci nic");
     zn_plan_destroy(plan);
 
     plan = test_plan(topo, 32, NULL, "0-15,32-47", ZN_BIND_AUTO, &g);
@@ -136,6 +155,15 @@ START_TEST(smt_split_and_shared)
     for (unsigned i = 0; i < 32; i++)
         ck_assert_int_eq(hwloc_bitmap_weight(plan->tasks[i].cpus), 1);
     assert_invariants(plan, "0-15,32-47");
+    ck_assert_str_eq(report_header(plan), "task cpus threads numa gpu gpu-pci nic");
+    zn_plan_destroy(plan);
+
+    /* 16 tasks on 16 cores: whole cores, counted as cores. */
+    plan = test_plan(topo, 16, NULL, "0-15,32-47", ZN_BIND_AUTO, &g);
+    ck_assert(!plan->cpus_split);
+    ck_assert_uint_eq(plan->tasks[0].ncores, 1);
+    ck_assert_int_eq(hwloc_bitmap_weight(plan->tasks[0].cpus), 2);
+    ck_assert_str_eq(report_header(plan), "task cpus cores numa gpu gpu-pci nic");
     zn_plan_destroy(plan);
 }
 END_TEST
@@ -264,6 +292,74 @@ START_TEST(bad_input_is_refused_clearly)
 }
 END_TEST
 
+/* The message of planning `cpus` on `t` (which must be refused). */
+static const char *refusal(const struct zn_topology *t, const char *cpus)
+{
+    static struct zn_error err;
+    struct zn_step_gpus none = {0};
+    hwloc_bitmap_t allowed = hwloc_bitmap_alloc();
+    struct zn_plan *plan;
+
+    ck_assert_int_eq(hwloc_bitmap_list_sscanf(allowed, cpus), 0);
+    struct zn_request req = {.topo = t, .allowed = allowed, .gpus = &none, .ntasks = 2};
+    plan = zn_plan_compute(&req, &err);
+    ck_assert_msg(plan == NULL, "--cpus %s was accepted", cpus);
+    hwloc_bitmap_free(allowed);
+    return err.text;
+}
+
+/* CPUs the topology has but does not allow are not "missing": the file is right, the allowed
+ * set (the XML's allowed_cpuset, or this process's cgroup) is what leaves them out. */
+START_TEST(cpus_outside_the_allowed_set_are_not_called_missing)
+{
+    char path[] = "/tmp/zenith-allowed-XXXXXX";
+    hwloc_topology_t hw;
+    hwloc_bitmap_t pkg0 = hwloc_bitmap_alloc();
+    struct zn_topology *t;
+    const char *msg;
+    int fd = mkstemp(path);
+
+    /* The 8-GPU fixture with only package 0's CPUs allowed, the way hwloc writes it when the
+     * writer's cpuset is restricted. */
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(hwloc_bitmap_list_sscanf(pkg0, "0-15,32-47"), 0);
+    ck_assert_int_eq(hwloc_topology_init(&hw), 0);
+    ck_assert_int_eq(hwloc_topology_set_flags(hw, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED), 0);
+    ck_assert_int_eq(hwloc_topology_set_xml(
+                         hw, test_src_path("tests/fixtures/zenith-2s4n-8xH100-4xCX7-smt2.xml")),
+                     0);
+    ck_assert_int_eq(hwloc_topology_load(hw), 0);
+    ck_assert_int_eq(hwloc_topology_allow(hw, pkg0, NULL, HWLOC_ALLOW_FLAG_CUSTOM), 0);
+    ck_assert_int_eq(hwloc_topology_export_xml(hw, path, 0), 0);
+    hwloc_topology_destroy(hw);
+    t = test_load(path);
+    unlink(path);
+    ck_assert_str_eq(test_list(t->all_pus), "0-15,32-47");
+    ck_assert_str_eq(test_list(t->complete_pus), "0-63");
+
+    msg = refusal(t, "14-17");
+    ck_assert_msg(strstr(msg, "zenith: CPUs 16-17 of the step are in the topology ") &&
+                      strstr(msg, "(CPUs 0-63) but outside its allowed_cpuset, 0-15,32-47") &&
+                      !strstr(msg, "another machine"),
+                  "%s", msg);
+    /* A CPU the file does not have at all is still the wrong-machine case, named alone. */
+    msg = refusal(t, "14-17,70");
+    ck_assert_msg(strstr(msg, "zenith: CPUs 70 of the step are not in the topology ") &&
+                      strstr(msg, "may be from another machine"),
+                  "%s", msg);
+    /* Loaded as this machine, the allowed set is this process's cgroup or cpuset. */
+    t->allowed_by_process = true;
+    msg = refusal(t, "16");
+    ck_assert_msg(strstr(msg, "CPUs 16 of the step are in the topology ") &&
+                      strstr(msg, "outside the CPUs this process may use, 0-15,32-47, which its "
+                                  "cgroup or cpuset sets"),
+                  "%s", msg);
+    hwloc_bitmap_free(pkg0);
+    zn_topology_destroy(t);
+}
+END_TEST
+
 START_TEST(deterministic)
 {
     struct zn_step_gpus g1, g2;
@@ -294,6 +390,7 @@ int main(void)
     tcase_add_test(tc, numa_socket_none_and_memory_policies);
     tcase_add_test(tc, hugepages_split_by_tasks);
     tcase_add_test(tc, bad_input_is_refused_clearly);
+    tcase_add_test(tc, cpus_outside_the_allowed_set_are_not_called_missing);
     tcase_add_test(tc, deterministic);
     return test_run("plan", tc);
 }

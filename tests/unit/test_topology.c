@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/report.h"
 #include "tests/unit/testutil.h"
 
 #define EIGHT_GPU "tests/fixtures/zenith-2s4n-8xH100-4xCX7-smt2.xml"
@@ -81,6 +82,51 @@ START_TEST(nics_kinds_ports_and_locality)
     unsigned same = zn_pci_distance(topo->gpus[0].pcidev, topo->nics[1].pcidev);
     for (size_t k = 2; k < 5; k++)
         ck_assert_uint_lt(same, zn_pci_distance(topo->gpus[0].pcidev, topo->nics[k].pcidev));
+    zn_topology_destroy(topo);
+}
+END_TEST
+
+/* The JSON object that starts with `start` (up to its closing brace; devices have no nested
+ * objects), in a static buffer; "" when there is none. */
+static const char *json_object(const char *json, const char *start)
+{
+    static char buf[1024];
+    const char *p = strstr(json, start);
+    size_t n = p ? strcspn(p, "}") : 0;
+
+    snprintf(buf, sizeof(buf), "%.*s", (int)n, p ? p : "");
+    return buf;
+}
+
+/* The JSON topology gives each GPU's and NIC's NUMA nodes as OS numbers, in a list: a device
+ * behind an I/O hub shared by several nodes is local to all of them. */
+START_TEST(json_topology_has_device_numa_nodes)
+{
+    struct zn_topology *topo = test_load(test_src_path(EIGHT_GPU));
+    char *json = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&json, &len);
+
+    /* Make GPU 7 (node 5) local to node 4 as well: model index 2 is OS node 4. */
+    ck_assert_uint_eq(topo->numa[2].os_index, 4);
+    hwloc_bitmap_set(topo->gpus[7].numa_set, 2);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_int_eq(zn_report_topology_json(out, topo), 0);
+    ck_assert_int_eq(fclose(out), 0);
+    /* OS numbers, not the model's indices (GPU 0's node 4 is index 2). */
+    ck_assert_str_eq(strstr(json_object(json, "{\"index\":0,"), ",\"numa\""),
+                     ",\"numa\":[4],\"os_devices\":\"cuda0 nvml0\"");
+    ck_assert_str_eq(strstr(json_object(json, "{\"index\":2,"), ",\"numa\""),
+                     ",\"numa\":[0],\"os_devices\":\"cuda2 nvml2\"");
+    ck_assert_str_eq(strstr(json_object(json, "{\"index\":7,"), ",\"numa\""),
+                     ",\"numa\":[4,5],\"os_devices\":\"cuda7 nvml7\"");
+    /* NICs: mlx5_0 behind GPUs 0-1 on node 4, mlx5_3 on node 5. */
+    ck_assert_str_eq(json_object(json, "{\"name\":\"mlx5_0\""),
+                     "{\"name\":\"mlx5_0\",\"kind\":\"ib\",\"netdev\":\"ibp13s0\",\"port\":2,"
+                     "\"pci\":\"0000:0d:00.0\",\"numa\":[4]");
+    ck_assert_str_eq(strstr(json_object(json, "{\"name\":\"mlx5_3\""), ",\"numa\""),
+                     ",\"numa\":[5]");
+    free(json);
     zn_topology_destroy(topo);
 }
 END_TEST
@@ -173,7 +219,9 @@ START_TEST(lassen_disallowed_cpus_and_sparse_numa)
     ck_assert_int_eq(zn_topology_numa_by_os(topo, 1), -1);
     /* PUs 0-7 are reserved for the system on Lassen and hidden from jobs. */
     ck_assert_str_eq(test_list(topo->all_pus), "8-87,96-175");
-    ck_assert_uint_eq(topo->numa[0].pools[0].size, 2097152); /* 64K base page dropped */
+    ck_assert_str_eq(test_list(topo->complete_pus), "0-175"); /* still in the file */
+    ck_assert(!topo->allowed_by_process);                     /* the XML's allowed_cpuset */
+    ck_assert_uint_eq(topo->numa[0].pools[0].size, 2097152);  /* 64K base page dropped */
     zn_topology_destroy(topo);
 }
 END_TEST
@@ -205,6 +253,7 @@ int main(void)
     tcase_add_test(tc, eight_gpu_server_model);
     tcase_add_test(tc, gpus_in_pci_order_bmc_is_not_a_gpu);
     tcase_add_test(tc, nics_kinds_ports_and_locality);
+    tcase_add_test(tc, json_topology_has_device_numa_nodes);
     tcase_add_test(tc, amd_without_smt);
     tcase_add_test(tc, real_machines);
     tcase_add_test(tc, lassen_disallowed_cpus_and_sparse_numa);
