@@ -134,6 +134,7 @@ static const char *check_spread(const struct zn_plan *plan, bool caches)
     const struct zn_topology *topo = plan->topo;
     size_t ndom = topo->nnuma;
     unsigned *spanner = NULL;
+    int *node_of = NULL;
     const char *bad = NULL;
 
     if ((plan->bind != ZN_BIND_GPU && plan->bind != ZN_BIND_CORE) || plan->cores_shared)
@@ -142,8 +143,21 @@ static const char *check_spread(const struct zn_plan *plan, bool caches)
         if (topo->cores[c].cache >= 0 && (size_t)topo->cores[c].cache >= ndom)
             ndom = (size_t)topo->cores[c].cache + 1;
     spanner = calloc(ndom * ndom, sizeof(*spanner));
-    if (!spanner)
+    node_of = calloc(ndom, sizeof(*node_of));
+    if (!spanner || !node_of) {
+        free(spanner);
+        free(node_of);
         return fail("out of memory");
+    }
+    for (size_t d = 0; d < ndom; d++)
+        node_of[d] = -2; /* no core seen */
+    for (size_t c = 0; caches && c < topo->ncores; c++) {
+        int dom = topo->cores[c].cache;
+        if (dom < 0)
+            continue;
+        node_of[dom] =
+            node_of[dom] == -2 || node_of[dom] == topo->cores[c].numa ? topo->cores[c].numa : -1;
+    }
     for (unsigned i = 0; i < plan->ntasks && !bad; i++) {
         bool *in = calloc(ndom, sizeof(*in));
         for (size_t c = 0; in && c < topo->ncores; c++) {
@@ -154,7 +168,9 @@ static const char *check_spread(const struct zn_plan *plan, bool caches)
         }
         for (size_t a = 0; in && a < ndom && !bad; a++)
             for (size_t b = a + 1; in[a] && b < ndom && !bad; b++) {
-                if (!in[b])
+                /* L3 caches count within one NUMA node: where a cache spans nodes, the
+                 * node rule decides. */
+                if (!in[b] || (caches && (node_of[a] < 0 || node_of[a] != node_of[b])))
                     continue;
                 if (spanner[a * ndom + b])
                     bad = fail("tasks %u and %u both span %s %zu and %zu; one of them could lie "
@@ -166,6 +182,7 @@ static const char *check_spread(const struct zn_plan *plan, bool caches)
         free(in);
     }
     free(spanner);
+    free(node_of);
     return bad;
 }
 

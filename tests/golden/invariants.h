@@ -11,7 +11,7 @@
  *  - every task gets at least an equal share (allowed units / tasks) of cores, counts differ
  *    by one at most, and used plus idle units are the allowed ones; with more tasks than
  *    CPUs every allowed CPU runs floor(tasks/CPUs) or ceil(tasks/CPUs) of them;
- *  - no two tasks both span the same two NUMA nodes, or the same two L3 caches;
+ *  - no two tasks both span the same two NUMA nodes, or the same two L3 caches of one node;
  *  - with bind=gpu, the tasks homed on one NUMA node all sit on it whenever that node has
  *    enough allowed cores for them;
  *  - the GPU order is a permutation, every GPU is driven or owned by some task;

@@ -25,11 +25,13 @@ enum shape {
     CPU_ONLY_16,
     HALF_NODE,
     HALF_GPUS_WHOLE_NODE,
+    SOCKET_PER_PACKAGE,
+    PREFER_HBM,
     NSHAPES
 };
-static const char *const shape_names[] = {"1-task-per-node", "1-task-per-gpu",
-                                          "2-tasks-per-gpu", "cpu-only-16-tasks",
-                                          "half-node",       "half-gpus-whole-node"};
+static const char *const shape_names[] = {
+    "1-task-per-node", "1-task-per-gpu",       "2-tasks-per-gpu",    "cpu-only-16-tasks",
+    "half-node",       "half-gpus-whole-node", "socket-per-package", "prefer-hbm-per-numa"};
 
 struct golden_case {
     char path[4096];
@@ -67,6 +69,8 @@ static char *render(const struct golden_case *gc, const struct zn_topology *topo
     char gpu_list[32] = "", *text = NULL;
     size_t len = 0;
     unsigned ntasks = 1;
+    struct zn_policy policy = {.bind = ZN_BIND_AUTO};
+    bool hbm = false;
     struct zn_plan *plan;
     FILE *out;
 
@@ -102,20 +106,41 @@ static char *render(const struct golden_case *gc, const struct zn_topology *topo
         snprintf(gpu_list, sizeof(gpu_list), "0-%zu", topo->ngpus / 2 - 1);
         ntasks = (unsigned)(topo->ngpus / 2);
         break;
+    case SOCKET_PER_PACKAGE:
+        policy.bind = ZN_BIND_SOCKET;
+        ntasks = topo->npackages ? (unsigned)topo->npackages : 1;
+        break;
+    case PREFER_HBM:
+        /* One task per NUMA node with cores, its memory on the HBM next to it. */
+        ntasks = 0;
+        for (size_t d = 0; d < topo->nnuma; d++) {
+            ntasks += topo->numa[d].has_cpus ? 1 : 0;
+            hbm |= topo->numa[d].subtype && strcmp(topo->numa[d].subtype, "HBM") == 0;
+        }
+        if (!hbm) {
+            *skip = true;
+            return NULL;
+        }
+        policy.mem = ZN_MEM_PREFER_HBM;
+        break;
     case NSHAPES:
         break;
     }
     char *cpus = NULL;
     if (allowed)
         hwloc_bitmap_list_asprintf(&cpus, allowed);
-    plan = test_plan(topo, ntasks, gpu_list, cpus, ZN_BIND_AUTO, &gpus);
+    plan = test_plan_policy(topo, ntasks, gpu_list, cpus, policy, &gpus);
     const char *bad = check_plan_invariants(plan, allowed);
     ck_assert_msg(bad == NULL, "%s/%s: invariant broken: %s", gc->name, shape_names[gc->shape],
                   bad);
 
     out = open_memstream(&text, &len);
-    fprintf(out, "# zenith-plan --xml %s.xml --tasks %u%s%s%s%s\n", gc->name, ntasks,
-            gpu_list[0] ? " --gpus " : "", gpu_list, cpus ? " --cpus " : "", cpus ? cpus : "");
+    fprintf(out, "# zenith-plan --xml %s.xml --tasks %u%s%s%s%s%s%s%s%s\n", gc->name, ntasks,
+            gpu_list[0] ? " --gpus " : "", gpu_list, cpus ? " --cpus " : "", cpus ? cpus : "",
+            policy.bind != ZN_BIND_AUTO ? " --bind " : "",
+            policy.bind != ZN_BIND_AUTO ? zn_bind_name(policy.bind) : "",
+            policy.mem != ZN_MEM_DEFAULT ? " --mem " : "",
+            policy.mem != ZN_MEM_DEFAULT ? zn_mem_name(policy.mem) : "");
     ck_assert_int_eq(zn_report_plan_text(out, plan, NULL), 0);
     unsigned shown[2] = {0, plan->ntasks - 1};
     for (int k = 0; k < (plan->ntasks > 1 ? 2 : 1); k++) {

@@ -14,6 +14,9 @@ const struct topology_case golden_topologies[] = {
     {"supermicro-inti6000_2xEPYC7551-8NUMA_cpuonly_hwloc1.11.xml", true},
     {"zenith-2s4n-8xH100-4xCX7-smt2.xml", false},
     {"zenith-1s1n-4xMI250X-nosmt.xml", false},
+    {"zenith-2s2n-4xV100-power9-hwloc1.xml", false},
+    {"zenith-2s8n-4xGPU-nps4-l3.xml", false},
+    {"zenith-2s4n-xeonmax-hbm-flat.xml", false},
 };
 const size_t golden_ntopologies = sizeof(golden_topologies) / sizeof(golden_topologies[0]);
 

@@ -40,6 +40,13 @@ struct zn_topology *test_load(const char *path)
 struct zn_plan *test_plan(const struct zn_topology *topo, unsigned ntasks, const char *gpus,
                           const char *cpus, enum zn_bind bind, struct zn_step_gpus *keep)
 {
+    return test_plan_policy(topo, ntasks, gpus, cpus, (struct zn_policy){.bind = bind}, keep);
+}
+
+struct zn_plan *test_plan_policy(const struct zn_topology *topo, unsigned ntasks, const char *gpus,
+                                 const char *cpus, struct zn_policy policy,
+                                 struct zn_step_gpus *keep)
+{
     struct zn_error err = {{0}};
     hwloc_bitmap_t allowed = NULL;
     struct zn_plan *plan;
@@ -57,7 +64,7 @@ struct zn_plan *test_plan(const struct zn_topology *topo, unsigned ntasks, const
         .allowed = allowed,
         .gpus = keep,
         .ntasks = ntasks,
-        .policy = {.bind = bind},
+        .policy = policy,
     };
     plan = zn_plan_compute(&req, &err);
     hwloc_bitmap_free(allowed);

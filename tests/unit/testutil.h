@@ -21,6 +21,11 @@ struct zn_topology *test_load(const char *path);
 struct zn_plan *test_plan(const struct zn_topology *topo, unsigned ntasks, const char *gpus,
                           const char *cpus, enum zn_bind bind, struct zn_step_gpus *keep);
 
+/* The same with a whole policy (memory, cores per task, huge pages). */
+struct zn_plan *test_plan_policy(const struct zn_topology *topo, unsigned ntasks, const char *gpus,
+                                 const char *cpus, struct zn_policy policy,
+                                 struct zn_step_gpus *keep);
+
 /* The text report of a plan as a malloc'd string. */
 char *test_report(const struct zn_plan *plan);
 
