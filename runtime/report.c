@@ -173,7 +173,12 @@ static void print_share_notes(FILE *out, const struct zn_plan *plan)
         fprintf(out,
                 "note: tasks got %u or %u %s: %u allowed %s do not divide evenly by %u tasks\n",
                 least, most, unit, used + plan->units_idle, unit, plan->ntasks);
-    if (plan->units_idle)
+    if (plan->units_idle == 1)
+        fprintf(out,
+                "note: 1 allowed %.*s stays idle: handing it out would give a task two more than "
+                "another or move a task onto another NUMA node\n",
+                (int)strlen(unit) - 1, unit);
+    else if (plan->units_idle)
         fprintf(out,
                 "note: %u allowed %s stay idle: handing them out would give some tasks two more "
                 "than others or move a task onto another NUMA node\n",

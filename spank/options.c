@@ -17,7 +17,7 @@ const struct zn_option_spec zn_options[ZN_OPT_COUNT] = {
                      "Zenith task placement: pin each task near its GPU (auto), NUMA node, "
                      "socket, own cores, or not at all; verbose prints the binding report.",
                      "ZENITH_BIND", false},
-    [ZN_OPT_MEM] = {"zenith-mem", "local|interleave|bind|none",
+    [ZN_OPT_MEM] = {"zenith-mem", "local|interleave|bind|none|hbm|prefer-hbm",
                     "Zenith NUMA memory policy of each task (default: local when bound).",
                     "ZENITH_MEM", false},
     [ZN_OPT_HUGEPAGES] = {"zenith-hugepages", "SIZE[:PAGESIZE]",

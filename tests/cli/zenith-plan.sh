@@ -37,6 +37,12 @@ expect 0 "gpu order (visible devices): 2,3,4,5,0,1,6,7" "plan for 8 GPUs" -- --x
 expect 0 '"gpu_order":[{"visible":"2"' "JSON plan" -- --xml "$xml" --tasks 8 --gpus 0-7 --format json
 expect 0 "CUDA_VISIBLE_DEVICES=2,3,4,5,0,1,6,7" "env format" -- --xml "$xml" --tasks 8 --gpus 0-7 --format env
 expect 0 "hugepages (1G): numa 0 x 2" "huge pages in the plan" -- --xml "$xml" --tasks 4 --hugepages 8G:1G
+hbm="${ZENITH_SRCDIR:-.}/tests/fixtures/zenith-2s4n-xeonmax-hbm-flat.xml"
+expect 0 "ZENITH_MEMS=4" "--mem prefer-hbm takes the HBM node beside the cores" \
+    -- --xml "$hbm" --tasks 4 --mem prefer-hbm --format env
+expect 1 "mem=hbm asks for HBM, but the topology" "--mem hbm refused without HBM" \
+    -- --xml "$xml" --tasks 2 --mem hbm
+expect 0 "note: 1 allowed core stays idle" "an idle core explained" -- --xml "$xml" --tasks 3 --gpus 2-5
 expect 0 "topology: live" "live topology" --
 expect 2 "zenith: --tasks=0 is out of range" "zero tasks" -- --xml "$xml" --tasks 0
 expect 2 "zenith: --bind=fast is not a bind mode" "bad bind mode" -- --tasks 2 --bind fast
