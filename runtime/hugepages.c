@@ -563,6 +563,50 @@ static int pool_raise(const struct zn_hugepage_ledger *ledger, unsigned node, ui
     return 0;
 }
 
+static uint64_t bytes_of(uint64_t pages, uint64_t page_size)
+{
+    return pages > UINT64_MAX / page_size ? UINT64_MAX : pages * page_size;
+}
+
+static uint64_t add_capped(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* Each pool keeps the larger of two steps' counts, so steps on different NUMA nodes or page
+ * sizes add up; the site's limit is on what the job holds, not on one step. */
+static int check_limit(const struct zn_hugepage_ledger *ledger, const char *key, uint64_t page_size,
+                       const struct zn_hugepage_share *shares, size_t nshares, struct held *pools,
+                       size_t npools, struct zn_error *err)
+{
+    uint64_t held = 0, adding = 0, own = 0;
+    char total[32], before[32], max[32];
+
+    if (!ledger->max_bytes)
+        return 0;
+    for (size_t i = 0; i < npools; i++)
+        held = add_capped(held, bytes_of(pools[i].pages, pools[i].page_size));
+    for (size_t i = 0; i < nshares; i++) {
+        const struct held *had = held_find(pools, npools, page_size, shares[i].numa_os);
+        uint64_t have = had ? had->pages : 0;
+
+        own = add_capped(own, bytes_of(shares[i].pages, page_size));
+        if (shares[i].pages > have)
+            adding = add_capped(adding, bytes_of(shares[i].pages - have, page_size));
+    }
+    if (!adding || add_capped(held, adding) <= (own > ledger->max_bytes ? own : ledger->max_bytes))
+        return 0;
+    zn_format_size(add_capped(held, adding), total, sizeof(total));
+    zn_format_size(held, before, sizeof(before));
+    zn_format_size(ledger->max_bytes, max, sizeof(max));
+    return zn_fail(err,
+                   "this step would bring the huge pages reserved for %s to %s in all (earlier "
+                   "steps of the job hold %s, on other NUMA nodes or of other page sizes), more "
+                   "than this site allows per node (%s, hugepages_max in plugstack.conf); give "
+                   "every step of the job the same page size and at most %s",
+                   key, total, before, max, max);
+}
+
 int zn_hugepages_reserve(const struct zn_hugepage_ledger *ledger, const char *key,
                          uint64_t page_size, const struct zn_hugepage_share *shares, size_t nshares,
                          uint64_t *added_out, struct zn_error *err)
@@ -607,6 +651,8 @@ int zn_hugepages_reserve(const struct zn_hugepage_ledger *ledger, const char *ke
     if (found < 0)
         goto out;
     cap = npools;
+    if (check_limit(ledger, key, page_size, shares, nshares, pools, npools, err) < 0)
+        goto out;
 
     /* An earlier step of the job may hold part of what this one needs: add only the rest. */
     for (size_t i = 0; i < nshares; i++) {

@@ -26,6 +26,7 @@ struct zn_hugepage_share {
 struct zn_hugepage_ledger {
     const char *sysfs_root; /* "/sys" normally; tests point it at a copy */
     const char *state_dir;  /* where records live, e.g. "/run/zenith/hugepages" */
+    uint64_t max_bytes;     /* 0, or the most one key may hold in all (see reserve) */
 };
 
 /* Make the reservation recorded under `key` (a job id plus node name, e.g. "1234.zn1"; only
@@ -43,8 +44,12 @@ struct zn_hugepage_ledger {
  * pool this call raised is lowered back, the record is left as it was, and the message names
  * the NUMA node, pages asked and granted; a damaged record is refused and kept. Shares of 0
  * pages are skipped; with nothing to reserve it returns 0 and writes no record. A NUMA node
- * given twice is refused (a bug in the caller). Never waits more than about 10 s for the lock,
- * because it runs inside slurmstepd. */
+ * given twice is refused (a bug in the caller). With ledger->max_bytes set, a call that would
+ * bring the record's total (all page sizes and NUMA nodes) above both max_bytes and what its own
+ * shares come to is refused before any pool is raised: steps on other NUMA nodes or page sizes
+ * must not add up to more than a site allows one job (one step's own request is checked when
+ * it is submitted). Never waits more than about 10 s for the lock, because it runs inside
+ * slurmstepd. */
 int zn_hugepages_reserve(const struct zn_hugepage_ledger *ledger, const char *key,
                          uint64_t page_size, const struct zn_hugepage_share *shares, size_t nshares,
                          uint64_t *added, struct zn_error *err);

@@ -155,7 +155,8 @@ static int step_gpus(spank_t sp, struct zn_error *err)
 }
 
 /* The job's reservation is per node, not per step: a later step asking for more gets only the
- * difference, and its notes say which NUMA nodes an earlier step already covered. */
+ * difference, and its notes say which NUMA nodes an earlier step already covered. The site's
+ * limit is on what the steps add up to, which only the ledger knows. */
 static int reserve_hugepages(spank_t sp, struct zn_error *err)
 {
     struct zn_hugepage_ledger ledger = zn_spank_ledger();
@@ -167,6 +168,7 @@ static int reserve_hugepages(spank_t sp, struct zn_error *err)
 
     if (spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS)
         return zn_fail(err, "cannot read the job id to record its huge pages");
+    ledger.max_bytes = zn_spank.cfg.hugepages_max;
     added = calloc(plan->nhugepages, sizeof(*added));
     if (!added)
         return zn_fail(err, "out of memory");

@@ -142,8 +142,7 @@ static void fake_tree(struct fake *fk, const char *name)
 {
     format_path(fk->sys, sizeof(fk->sys), "%s/%s/sys", scratch, name);
     format_path(fk->state, sizeof(fk->state), "%s/%s/run/zenith/hugepages", scratch, name);
-    fk->ledger.sysfs_root = fk->sys;
-    fk->ledger.state_dir = fk->state;
+    fk->ledger = (struct zn_hugepage_ledger){.sysfs_root = fk->sys, .state_dir = fk->state};
     set_pool(fk, 0, 10);
     set_pool(fk, 1, 5);
 }
@@ -601,6 +600,51 @@ START_TEST(failed_release_of_several_sizes_keeps_what_is_owed)
 }
 END_TEST
 
+START_TEST(site_limit_bounds_what_the_steps_add_up_to)
+{
+    struct zn_hugepage_share node0[] = {{0, 4}}, node1[] = {{1, 4}}, both[] = {{0, 2}, {1, 2}},
+                             big[] = {{0, 1}, {1, 1}}, big_again[] = {{1, 1}}, small[] = {{0, 1}};
+    const char *const kept = "zenith-hugepages 1\npage_size 2097152\nnode 0 4\n";
+    struct zn_error err;
+    struct fake fk;
+
+    fake_tree(&fk, "limit");
+    set_pool_of(&fk, 0, PAGE_1G, 0);
+    set_pool_of(&fk, 1, PAGE_1G, 0);
+    fk.ledger.max_bytes = 4 * PAGE_2M;
+    ck_assert_msg(zn_hugepages_reserve(&fk.ledger, "100.zn1", PAGE_2M, node0, 1, NULL, &err) == 0,
+                  "%s", err.text);
+    /* Each step is within the limit, the two together are not. */
+    ck_assert_int_eq(zn_hugepages_reserve(&fk.ledger, "100.zn1", PAGE_2M, node1, 1, NULL, &err),
+                     -1);
+    ck_assert_msg(strstr(err.text, "to 16M in all") && strstr(err.text, "hold 8M") &&
+                      strstr(err.text, "hugepages_max"),
+                  "%s", err.text);
+    ck_assert_int_eq(zn_hugepages_reserve(&fk.ledger, "100.zn1", PAGE_2M, both, 2, NULL, &err), -1);
+    ck_assert_uint_eq(pool(&fk, 0), 14);
+    ck_assert_uint_eq(pool(&fk, 1), 5);
+    ck_assert_str_eq(read_text(record(&fk, "100.zn1")), kept);
+    /* Asking for what the job holds needs nothing new, so nothing to refuse. */
+    ck_assert_int_eq(zn_hugepages_reserve(&fk.ledger, "100.zn1", PAGE_2M, node0, 1, NULL, &err), 1);
+    ck_assert_msg(zn_hugepages_release(&fk.ledger, "100.zn1", &err) == 0, "%s", err.text);
+
+    /* One step's own request, rounded up to whole pages, was checked when it was submitted; a
+     * later step asking for no more than the job holds is never refused, even though the job
+     * holds more than the limit. */
+    ck_assert_msg(zn_hugepages_reserve(&fk.ledger, "101.zn1", PAGE_1G, big, 2, NULL, &err) == 0,
+                  "%s", err.text);
+    ck_assert_int_eq(zn_hugepages_reserve(&fk.ledger, "101.zn1", PAGE_1G, big_again, 1, NULL, &err),
+                     1);
+    ck_assert_int_eq(zn_hugepages_reserve(&fk.ledger, "101.zn1", PAGE_2M, small, 1, NULL, &err),
+                     -1);
+    ck_assert_msg(strstr(err.text, "other page sizes"), "%s", err.text);
+    ck_assert_uint_eq(pool(&fk, 0), 10);
+    ck_assert_msg(zn_hugepages_release(&fk.ledger, "101.zn1", &err) == 0, "%s", err.text);
+    ck_assert_uint_eq(pool_of(&fk, 0, PAGE_1G), 0);
+    ck_assert_uint_eq(pool_of(&fk, 1, PAGE_1G), 0);
+}
+END_TEST
+
 START_TEST(a_numa_node_given_twice_is_refused)
 {
     struct zn_hugepage_share twice[] = {{0, 1}, {1, 1}, {0, 2}}, zero_twice[] = {{0, 1}, {0, 0}};
@@ -842,8 +886,7 @@ static bool kernel_skipped(const char *test)
 static void kernel_ledger(struct zn_hugepage_ledger *ledger, char *state, size_t len)
 {
     format_path(state, len, "%s/state", scratch);
-    ledger->sysfs_root = "/sys";
-    ledger->state_dir = state;
+    *ledger = (struct zn_hugepage_ledger){.sysfs_root = "/sys", .state_dir = state};
 }
 
 START_TEST(kernel_reserve_and_release)
@@ -960,6 +1003,7 @@ int main(void)
     tcase_add_test(fake, steps_with_different_page_sizes_hold_both);
     tcase_add_test(fake, shortfall_of_a_later_step_changes_nothing);
     tcase_add_test(fake, failed_release_of_several_sizes_keeps_what_is_owed);
+    tcase_add_test(fake, site_limit_bounds_what_the_steps_add_up_to);
     tcase_add_test(fake, a_numa_node_given_twice_is_refused);
     tcase_add_test(fake, concurrent_steps_hold_the_largest);
     tcase_add_test(fake, concurrent_jobs_do_not_lose_pages);
