@@ -18,16 +18,30 @@
 #include "runtime/hugepages.h"
 #include "runtime/parse.h"
 
-#define RECORD_MAGIC "zenith-hugepages 1"
-#define LOCK_NAME    "lock"
+/* A record is the job's total on one host: a magic line, then for each page size a "page_size
+ * <bytes>" line followed by its "node <numa> <pages>" lines. Version 1 (all that earlier releases
+ * wrote and read) has exactly one page size; version 2 is written only when a job holds pages of
+ * several sizes, so that a record of one size is still released by an earlier plugin (a node
+ * downgraded, or a mixed install), and one it could not release is refused as damaged (kept,
+ * nothing lowered) rather than half given back. */
+#define RECORD_MAGIC_V1 "zenith-hugepages 1"
+#define RECORD_MAGIC_V2 "zenith-hugepages 2"
+#define LOCK_NAME       "lock"
 /* slurmstepd must never hang on us: give up on a stuck lock holder rather than wait forever. */
 #define LOCK_WAIT_MS  10000
 #define LOCK_RETRY_MS 10
 /* Keys become file names next to the lock; a job id plus a node name fits easily. */
 #define KEY_MAX 200
-/* A record lists one line per NUMA node; anything far larger than that is not ours. */
+/* A record lists one line per pool; anything far larger than that is not ours. */
 #define RECORD_MAX_BYTES 65536
-#define RECORD_MAX_NODES 4096
+#define RECORD_MAX_POOLS 4096
+
+/* One pool a record holds pages in. */
+struct held {
+    uint64_t page_size;
+    unsigned numa_os;
+    uint64_t pages;
+};
 
 /* Adds to a message zn_fail already wrote, so that a rollback failure does not hide the
  * failure that caused the rollback. */
@@ -320,28 +334,62 @@ static void lock_drop(int fd)
         close(fd);
 }
 
-/* Atomic replace: a crash leaves either the old record or the new one, never half of one. Only
- * shares with pages are written. */
-static int record_write(const char *dir, const char *key, uint64_t page_size,
-                        const struct zn_hugepage_share *shares, size_t nshares,
+static struct held *held_find(struct held *pools, size_t n, uint64_t page_size, unsigned numa_os)
+{
+    for (size_t i = 0; i < n; i++)
+        if (pools[i].page_size == page_size && pools[i].numa_os == numa_os)
+            return &pools[i];
+    return NULL;
+}
+
+static int held_add(struct held **pools, size_t *n, size_t *cap, struct held pool)
+{
+    if (*n == *cap) {
+        size_t new_cap = *cap ? *cap * 2 : 8;
+        struct held *grown = realloc(*pools, new_cap * sizeof(**pools));
+        if (!grown)
+            return -1;
+        *pools = grown;
+        *cap = new_cap;
+    }
+    (*pools)[(*n)++] = pool;
+    return 0;
+}
+
+/* Atomic replace: a crash leaves either the old record or the new one, never half of one. Pools
+ * are grouped by page size, in the order the sizes first appear. */
+static int record_write(const char *dir, const char *key, const struct held *pools, size_t n,
                         struct zn_error *err)
 {
     char path[PATH_MAX], tmp[PATH_MAX];
     char *text = NULL;
     size_t len = 0;
+    bool several = false;
     FILE *f = NULL;
     int fd = -1, rc = -1;
 
+    if (n == 0)
+        return zn_fail(err, "no huge pages to record for %s (this is a bug in zenith)", key);
     if (join_path(path, sizeof(path), err, "%s/%s", dir, key) < 0 ||
         join_path(tmp, sizeof(tmp), err, "%s/.%s.tmp", dir, key) < 0)
         return -1;
+    for (size_t i = 1; i < n; i++)
+        several = several || pools[i].page_size != pools[0].page_size;
     f = open_memstream(&text, &len);
     if (!f)
         return zn_fail(err, "out of memory");
-    fprintf(f, "%s\npage_size %" PRIu64 "\n", RECORD_MAGIC, page_size);
-    for (size_t i = 0; i < nshares; i++)
-        if (shares[i].pages)
-            fprintf(f, "node %u %" PRIu64 "\n", shares[i].numa_os, shares[i].pages);
+    fprintf(f, "%s\n", several ? RECORD_MAGIC_V2 : RECORD_MAGIC_V1);
+    for (size_t i = 0; i < n; i++) {
+        bool first = true;
+        for (size_t j = 0; j < i && first; j++)
+            first = pools[j].page_size != pools[i].page_size;
+        if (!first)
+            continue;
+        fprintf(f, "page_size %" PRIu64 "\n", pools[i].page_size);
+        for (size_t j = i; j < n; j++)
+            if (pools[j].page_size == pools[i].page_size)
+                fprintf(f, "node %u %" PRIu64 "\n", pools[j].numa_os, pools[j].pages);
+    }
     if (fclose(f) != 0) {
         zn_fail(err, "out of memory");
         goto out;
@@ -376,18 +424,21 @@ out:
     return rc;
 }
 
-/* Returns 0 with a malloc'd *shares, 1 when there is no record, -1 when it cannot be read or
- * is not one of ours (a damaged record is kept for a person to look at). */
-static int record_read(const char *path, uint64_t *page_size, struct zn_hugepage_share **shares,
-                       size_t *nshares, struct zn_error *err)
+/* Returns 0 with a malloc'd *pools (possibly none), 1 when there is no record, -1 when it cannot
+ * be read or is not one of ours (a damaged record is kept for a person to look at). A pool listed
+ * twice is damage too: which of the two counts would be a guess about pages the kernel holds. */
+static int record_read(const char *path, struct held **pools, size_t *npools, struct zn_error *err)
 {
-    struct zn_hugepage_share *list = NULL;
+    struct held *list = NULL;
     size_t n = 0, cap = 0;
+    unsigned sections = 0, version;
+    uint64_t page_size = 0, node;
     char *text = NULL;
     const char *p;
-    uint64_t node;
     int rc = -1;
 
+    *pools = NULL;
+    *npools = 0;
     text = malloc(RECORD_MAX_BYTES);
     if (!text)
         return zn_fail(err, "out of memory");
@@ -399,45 +450,53 @@ static int record_read(const char *path, uint64_t *page_size, struct zn_hugepage
         goto out;
     }
     p = text;
-    if (strncmp(p, RECORD_MAGIC "\npage_size ", strlen(RECORD_MAGIC "\npage_size ")) != 0)
+    if (strncmp(p, RECORD_MAGIC_V1 "\n", strlen(RECORD_MAGIC_V1 "\n")) == 0)
+        version = 1;
+    else if (strncmp(p, RECORD_MAGIC_V2 "\n", strlen(RECORD_MAGIC_V2 "\n")) == 0)
+        version = 2;
+    else
         goto bad;
-    p += strlen(RECORD_MAGIC "\npage_size ");
-    if (zn_parse_digits(&p, page_size) < 0 || *p++ != '\n' || check_page_size(*page_size, NULL) < 0)
+    p += strlen(RECORD_MAGIC_V1 "\n");
+    if (strncmp(p, "page_size ", 10) != 0)
         goto bad;
     while (*p) {
-        struct zn_hugepage_share share;
+        struct held pool;
 
+        if (strncmp(p, "page_size ", 10) == 0) {
+            p += 10;
+            if (zn_parse_digits(&p, &page_size) < 0 || *p++ != '\n' ||
+                check_page_size(page_size, NULL) < 0)
+                goto bad;
+            if (++sections > 1 && version == 1)
+                goto bad;
+            continue;
+        }
         if (strncmp(p, "node ", 5) != 0)
             goto bad;
         p += 5;
         if (zn_parse_digits(&p, &node) < 0 || node > UINT_MAX || *p++ != ' ' ||
-            zn_parse_digits(&p, &share.pages) < 0 || *p++ != '\n')
+            zn_parse_digits(&p, &pool.pages) < 0 || *p++ != '\n')
             goto bad;
-        share.numa_os = (unsigned)node;
-        if (n == cap) {
-            if (cap == RECORD_MAX_NODES)
-                goto bad;
-            size_t new_cap = cap ? cap * 2 : 8;
-            struct zn_hugepage_share *grown = realloc(list, new_cap * sizeof(*list));
-            if (!grown) {
-                zn_fail(err, "out of memory");
-                goto out;
-            }
-            list = grown;
-            cap = new_cap;
+        pool.page_size = page_size;
+        pool.numa_os = (unsigned)node;
+        if (held_find(list, n, pool.page_size, pool.numa_os) || n == RECORD_MAX_POOLS)
+            goto bad;
+        if (held_add(&list, &n, &cap, pool) < 0) {
+            zn_fail(err, "out of memory");
+            goto out;
         }
-        list[n++] = share;
     }
-    *shares = list;
-    *nshares = n;
+    *pools = list;
+    *npools = n;
     list = NULL;
     rc = 0;
     goto out;
 bad:
     zn_fail(err,
-            "huge page record %s is damaged (expected \"%s\", \"page_size <bytes>\", then "
-            "\"node <numa> <pages>\" lines); fix or remove it and give the pages back by hand",
-            path, RECORD_MAGIC);
+            "huge page record %s is damaged (expected \"%s\" or \"%s\", then \"page_size "
+            "<bytes>\" lines each followed by \"node <numa> <pages>\" lines, no pool twice); fix "
+            "or remove it and give the pages back by hand",
+            path, RECORD_MAGIC_V1, RECORD_MAGIC_V2);
 out:
     free(list);
     free(text);
@@ -465,26 +524,120 @@ static void roll_back(const struct zn_hugepage_ledger *ledger, uint64_t page_siz
     }
 }
 
+/* Raises one pool by `more` pages and checks the kernel's grant; *added says what this call must
+ * take back, also when it fails half way. */
+static int pool_raise(const struct zn_hugepage_ledger *ledger, unsigned node, uint64_t page_size,
+                      uint64_t more, uint64_t *added, struct zn_error *err)
+{
+    uint64_t old, now, granted;
+    char size[32];
+
+    zn_format_size(page_size, size, sizeof(size));
+    *added = 0;
+    if (pool_read(ledger, node, page_size, &old, err) < 0)
+        return -1;
+    if (old > UINT64_MAX - more)
+        return zn_fail(err, "NUMA node %u: %" PRIu64 " more %s huge pages is too many", node, more,
+                       size);
+    if (pool_write(ledger, node, page_size, old + more, err) < 0) {
+        /* A failed write may still have allocated some pages; take back whatever shows. */
+        struct zn_error ignored;
+        if (pool_read(ledger, node, page_size, &now, &ignored) == 0 && now > old)
+            *added = now - old < more ? now - old : more;
+        return -1;
+    }
+    /* Until the readback says otherwise assume everything was granted, so a failed readback
+     * still rolls the whole request back. */
+    *added = more;
+    if (pool_read(ledger, node, page_size, &now, err) < 0)
+        return -1;
+    granted = now > old ? now - old : 0;
+    if (granted < more) {
+        *added = granted;
+        return zn_fail(err,
+                       "NUMA node %u granted only %" PRIu64 " of %" PRIu64 " %s huge pages (not "
+                       "enough free or unfragmented memory); ask for less with --zenith-hugepages "
+                       "or have the admin reserve them at boot",
+                       node, granted, more, size);
+    }
+    return 0;
+}
+
+static uint64_t bytes_of(uint64_t pages, uint64_t page_size)
+{
+    return pages > UINT64_MAX / page_size ? UINT64_MAX : pages * page_size;
+}
+
+static uint64_t add_capped(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* Each pool keeps the larger of two steps' counts, so steps on different NUMA nodes or page
+ * sizes add up; the site's limit is on what the job holds, not on one step. */
+static int check_limit(const struct zn_hugepage_ledger *ledger, const char *key, uint64_t page_size,
+                       const struct zn_hugepage_share *shares, size_t nshares, struct held *pools,
+                       size_t npools, struct zn_error *err)
+{
+    uint64_t held = 0, adding = 0, own = 0;
+    char total[32], before[32], max[32];
+
+    if (!ledger->max_bytes)
+        return 0;
+    for (size_t i = 0; i < npools; i++)
+        held = add_capped(held, bytes_of(pools[i].pages, pools[i].page_size));
+    for (size_t i = 0; i < nshares; i++) {
+        const struct held *had = held_find(pools, npools, page_size, shares[i].numa_os);
+        uint64_t have = had ? had->pages : 0;
+
+        own = add_capped(own, bytes_of(shares[i].pages, page_size));
+        if (shares[i].pages > have)
+            adding = add_capped(adding, bytes_of(shares[i].pages - have, page_size));
+    }
+    if (!adding || add_capped(held, adding) <= (own > ledger->max_bytes ? own : ledger->max_bytes))
+        return 0;
+    zn_format_size(add_capped(held, adding), total, sizeof(total));
+    zn_format_size(held, before, sizeof(before));
+    zn_format_size(ledger->max_bytes, max, sizeof(max));
+    return zn_fail(err,
+                   "this step would bring the huge pages reserved for %s to %s in all (earlier "
+                   "steps of the job hold %s, on other NUMA nodes or of other page sizes), more "
+                   "than this site allows per node (%s, hugepages_max in plugstack.conf); give "
+                   "every step of the job the same page size and at most %s",
+                   key, total, before, max, max);
+}
+
 int zn_hugepages_reserve(const struct zn_hugepage_ledger *ledger, const char *key,
                          uint64_t page_size, const struct zn_hugepage_share *shares, size_t nshares,
-                         struct zn_error *err)
+                         uint64_t *added_out, struct zn_error *err)
 {
-    char path[PATH_MAX], size[32];
+    struct held *pools = NULL;
+    size_t npools = 0, cap;
+    char path[PATH_MAX];
     uint64_t *added = NULL;
-    bool any = false;
-    struct stat st;
-    int lock = -1, rc = -1;
+    bool any = false, raised = false;
+    int lock = -1, rc = -1, found;
 
+    if (added_out)
+        for (size_t i = 0; i < nshares; i++)
+            added_out[i] = 0;
     if (check_ledger(ledger, err) < 0 || check_key(key, err) < 0 ||
         check_page_size(page_size, err) < 0)
         return -1;
     if (nshares && !shares)
         return zn_fail(err, "no huge page shares given for %s (this is a bug in the caller)", key);
-    for (size_t i = 0; i < nshares; i++)
+    for (size_t i = 0; i < nshares; i++) {
         any = any || shares[i].pages;
+        /* The record keeps one count per pool, so two shares of one pool would be ambiguous. */
+        for (size_t j = 0; j < i; j++)
+            if (shares[i].pages && shares[j].pages && shares[i].numa_os == shares[j].numa_os)
+                return zn_fail(err,
+                               "NUMA node %u is given twice in the huge page shares for %s (this "
+                               "is a bug in the caller)",
+                               shares[i].numa_os, key);
+    }
     if (!any)
         return 0;
-    zn_format_size(page_size, size, sizeof(size));
     if (join_path(path, sizeof(path), err, "%s/%s", ledger->state_dir, key) < 0)
         return -1;
     added = calloc(nshares, sizeof(*added));
@@ -494,59 +647,54 @@ int zn_hugepages_reserve(const struct zn_hugepage_ledger *ledger, const char *ke
     lock = lock_take(ledger->state_dir, err);
     if (lock < 0)
         goto out;
-    if (lstat(path, &st) == 0) {
+    found = record_read(path, &pools, &npools, err);
+    if (found < 0)
+        goto out;
+    cap = npools;
+    if (check_limit(ledger, key, page_size, shares, nshares, pools, npools, err) < 0)
+        goto out;
+
+    /* An earlier step of the job may hold part of what this one needs: add only the rest. */
+    for (size_t i = 0; i < nshares; i++) {
+        const struct held *had = held_find(pools, npools, page_size, shares[i].numa_os);
+        uint64_t have = had ? had->pages : 0;
+
+        if (shares[i].pages <= have)
+            continue;
+        raised = true;
+        if (pool_raise(ledger, shares[i].numa_os, page_size, shares[i].pages - have, &added[i],
+                       err) < 0)
+            goto undo;
+    }
+    if (!raised) {
         rc = 1;
         goto out;
     }
-    if (errno != ENOENT) {
-        zn_fail(err, "could not check huge page record %s: %s", path, strerror(errno));
-        goto out;
-    }
-
     for (size_t i = 0; i < nshares; i++) {
-        unsigned node = shares[i].numa_os;
-        uint64_t want = shares[i].pages, old, now;
+        struct held *had;
 
-        if (!want)
+        if (!added[i])
             continue;
-        if (pool_read(ledger, node, page_size, &old, err) < 0)
-            goto undo;
-        if (old > UINT64_MAX - want) {
-            zn_fail(err, "NUMA node %u: %" PRIu64 " more %s huge pages is too many", node, want,
-                    size);
-            goto undo;
-        }
-        if (pool_write(ledger, node, page_size, old + want, err) < 0) {
-            /* A failed write may still have allocated some pages; take back whatever shows. */
-            struct zn_error ignored;
-            if (pool_read(ledger, node, page_size, &now, &ignored) == 0 && now > old)
-                added[i] = now - old < want ? now - old : want;
-            goto undo;
-        }
-        /* Until the readback says otherwise assume everything was granted, so a failed
-         * readback still rolls the whole request back. */
-        added[i] = want;
-        if (pool_read(ledger, node, page_size, &now, err) < 0)
-            goto undo;
-        uint64_t granted = now > old ? now - old : 0;
-        if (granted < want) {
-            added[i] = granted;
-            zn_fail(err,
-                    "NUMA node %u granted only %" PRIu64 " of %" PRIu64 " %s huge pages (not "
-                    "enough free or unfragmented memory); ask for less with --zenith-hugepages "
-                    "or have the admin reserve them at boot",
-                    node, granted, want, size);
+        had = held_find(pools, npools, page_size, shares[i].numa_os);
+        if (had) {
+            had->pages = shares[i].pages;
+        } else if (held_add(&pools, &npools, &cap,
+                            (struct held){page_size, shares[i].numa_os, shares[i].pages}) < 0) {
+            zn_fail(err, "out of memory");
             goto undo;
         }
     }
-    if (record_write(ledger->state_dir, key, page_size, shares, nshares, err) < 0)
+    if (record_write(ledger->state_dir, key, pools, npools, err) < 0)
         goto undo;
+    if (added_out)
+        memcpy(added_out, added, nshares * sizeof(*added));
     rc = 0;
     goto out;
 undo:
     roll_back(ledger, page_size, shares, added, nshares, err);
 out:
     lock_drop(lock);
+    free(pools);
     free(added);
     return rc;
 }
@@ -554,10 +702,9 @@ out:
 int zn_hugepages_release(const struct zn_hugepage_ledger *ledger, const char *key,
                          struct zn_error *err)
 {
-    struct zn_hugepage_share *shares = NULL;
+    struct held *pools = NULL;
     char path[PATH_MAX];
-    uint64_t page_size;
-    size_t nshares = 0, done;
+    size_t npools = 0, done;
     struct stat st;
     int lock = -1, rc = -1, found;
 
@@ -573,19 +720,19 @@ int zn_hugepages_release(const struct zn_hugepage_ledger *ledger, const char *ke
     lock = lock_take(ledger->state_dir, err);
     if (lock < 0)
         goto out;
-    found = record_read(path, &page_size, &shares, &nshares, err);
+    found = record_read(path, &pools, &npools, err);
     if (found != 0) {
         rc = found;
         goto out;
     }
-    for (done = 0; done < nshares; done++)
-        if (pool_lower(ledger, shares[done].numa_os, page_size, shares[done].pages, err) < 0)
+    for (done = 0; done < npools; done++)
+        if (pools[done].pages && pool_lower(ledger, pools[done].numa_os, pools[done].page_size,
+                                            pools[done].pages, err) < 0)
             break;
-    if (done < nshares) {
+    if (done < npools) {
         /* Keep only what is still owed, so that the retry does not give back twice. */
         struct zn_error why;
-        if (done > 0 && record_write(ledger->state_dir, key, page_size, shares + done,
-                                     nshares - done, &why) < 0)
+        if (done > 0 && record_write(ledger->state_dir, key, pools + done, npools - done, &why) < 0)
             append_note(err,
                         "; also could not update %s (%s), so a retry would give back the pools "
                         "already lowered a second time: edit it by hand",
@@ -605,7 +752,7 @@ int zn_hugepages_release(const struct zn_hugepage_ledger *ledger, const char *ke
     rc = 0;
 out:
     lock_drop(lock);
-    free(shares);
+    free(pools);
     return rc;
 }
 

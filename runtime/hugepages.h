@@ -26,24 +26,39 @@ struct zn_hugepage_share {
 struct zn_hugepage_ledger {
     const char *sysfs_root; /* "/sys" normally; tests point it at a copy */
     const char *state_dir;  /* where records live, e.g. "/run/zenith/hugepages" */
+    uint64_t max_bytes;     /* 0, or the most one key may hold in all (see reserve) */
 };
 
-/* Raise the per-NUMA-node pools by shares[i].pages pages of page_size bytes, check what the
- * kernel really granted, and record the reservation under `key` (a job id plus node name, e.g.
- * "1234.zn1"; only [A-Za-z0-9._-], refused otherwise). All or nothing: on any shortfall every
- * pool already raised is lowered back and -1 is returned with a message naming the NUMA node,
- * pages asked and granted. Returns 1 (and changes nothing) when a record for key already
- * exists: a job reserves once per node even when several steps ask. Shares of 0 pages are
- * skipped; with nothing to reserve it returns 0 and writes no record. Never waits more than
- * about 10 s for the lock, because it runs inside slurmstepd. */
+/* Make the reservation recorded under `key` (a job id plus node name, e.g. "1234.zn1"; only
+ * [A-Za-z0-9._-], refused otherwise) hold at least shares[i].pages pages of page_size bytes on
+ * each share's NUMA node. A job has one record per node, however many steps ask: each pool is
+ * raised only by what the record lacks (the whole share without a record, the difference when
+ * an earlier step recorded less, nothing when it recorded as much or more), the kernel's grant
+ * is checked, and the record then holds, per NUMA node and page size, the larger of what it
+ * held and what is asked, next to the pools of other page sizes and NUMA nodes it already held.
+ * So the record is always the job's total, and zn_hugepages_release gives back exactly that.
+ *
+ * Returns 0 when pools were raised (added, nshares long unless NULL: how many pages this call
+ * added for each share), 1 when the record already covers every share (nothing changed,
+ * every added[i] is 0), -1 on failure with a message. All or nothing: on any shortfall every
+ * pool this call raised is lowered back, the record is left as it was, and the message names
+ * the NUMA node, pages asked and granted; a damaged record is refused and kept. Shares of 0
+ * pages are skipped; with nothing to reserve it returns 0 and writes no record. A NUMA node
+ * given twice is refused (a bug in the caller). With ledger->max_bytes set, a call that would
+ * bring the record's total (all page sizes and NUMA nodes) above both max_bytes and what its own
+ * shares come to is refused before any pool is raised: steps on other NUMA nodes or page sizes
+ * must not add up to more than a site allows one job (one step's own request is checked when
+ * it is submitted). Never waits more than about 10 s for the lock, because it runs inside
+ * slurmstepd. */
 int zn_hugepages_reserve(const struct zn_hugepage_ledger *ledger, const char *key,
                          uint64_t page_size, const struct zn_hugepage_share *shares, size_t nshares,
-                         struct zn_error *err);
+                         uint64_t *added, struct zn_error *err);
 
-/* Give back what key's record says (each pool lowered by its recorded pages, never below 0)
- * and delete the record. Returns 0 when released, 1 when there was no record (nothing to do,
- * not an error), -1 on failure (the record is kept so a later call can retry; pools already
- * lowered are dropped from it so a retry never gives back twice). */
+/* Give back what key's record says (each pool, of every page size it holds, lowered by its
+ * recorded pages, never below 0) and delete the record; records written by earlier releases
+ * (one page size) are read as they are. Returns 0 when released, 1 when there was no record
+ * (nothing to do, not an error), -1 on failure (the record is kept so a later call can retry;
+ * pools already lowered are dropped from it so a retry never gives back twice). */
 int zn_hugepages_release(const struct zn_hugepage_ledger *ledger, const char *key,
                          struct zn_error *err);
 

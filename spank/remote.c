@@ -154,28 +154,49 @@ static int step_gpus(spank_t sp, struct zn_error *err)
     return 0;
 }
 
+/* The job's reservation is per node, not per step: a later step asking for more gets only the
+ * difference, and its notes say which NUMA nodes an earlier step already covered. The site's
+ * limit is on what the steps add up to, which only the ledger knows. */
 static int reserve_hugepages(spank_t sp, struct zn_error *err)
 {
     struct zn_hugepage_ledger ledger = zn_spank_ledger();
     const struct zn_plan *plan = zn_spank.plan;
     char key[300], size[32];
+    uint64_t *added = NULL;
     uint32_t jobid = 0;
-    int rc;
+    int rc = -1;
 
     if (spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS)
         return zn_fail(err, "cannot read the job id to record its huge pages");
+    ledger.max_bytes = zn_spank.cfg.hugepages_max;
+    added = calloc(plan->nhugepages, sizeof(*added));
+    if (!added)
+        return zn_fail(err, "out of memory");
     zn_spank_hugepage_key(jobid, key, sizeof(key));
-    rc = zn_hugepages_reserve(&ledger, key, plan->hugepage_size, plan->hugepages, plan->nhugepages,
-                              err);
-    if (rc < 0)
-        return -1;
+    if (zn_hugepages_reserve(&ledger, key, plan->hugepage_size, plan->hugepages, plan->nhugepages,
+                             added, err) < 0)
+        goto out;
     zn_format_size(plan->hugepage_size, size, sizeof(size));
-    for (size_t i = 0; i < plan->nhugepages; i++)
-        add_note("zenith: %s: huge pages: %llu x %s on NUMA node %u %s", zn_spank.node,
-                 (unsigned long long)plan->hugepages[i].pages, size, plan->hugepages[i].numa_os,
-                 rc == 1 ? "(reserved by an earlier step of this job)"
-                         : "reserved until the job ends");
-    return 0;
+    for (size_t i = 0; i < plan->nhugepages; i++) {
+        unsigned long long pages = plan->hugepages[i].pages, more = added[i];
+
+        if (more == pages)
+            add_note("zenith: %s: huge pages: %llu x %s on NUMA node %u reserved until the job "
+                     "ends",
+                     zn_spank.node, pages, size, plan->hugepages[i].numa_os);
+        else if (more == 0)
+            add_note("zenith: %s: huge pages: %llu x %s on NUMA node %u (already reserved by an "
+                     "earlier step of this job)",
+                     zn_spank.node, pages, size, plan->hugepages[i].numa_os);
+        else
+            add_note("zenith: %s: huge pages: %llu x %s on NUMA node %u reserved until the job "
+                     "ends (%llu added to the %llu an earlier step of this job reserved)",
+                     zn_spank.node, pages, size, plan->hugepages[i].numa_os, more, pages - more);
+    }
+    rc = 0;
+out:
+    free(added);
+    return rc;
 }
 
 int zn_remote_init_post_opt(spank_t sp)

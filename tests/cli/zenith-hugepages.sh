@@ -18,6 +18,8 @@ check 1 "'../x'" "a key that is not a record name" --state-dir "$state" release 
 mkdir -p "$state"
 printf 'zenith-hugepages 1\npage_size 2097152\nnode 0 3\n' >"$state/7.zn2"
 check 0 "7.zn2: page_size 2097152; node 0 3;" "list shows a record" --state-dir "$state" list
+printf 'zenith-hugepages 2\npage_size 2097152\nnode 0 3\npage_size 1073741824\nnode 1 1\n' >"$state/9.zn2"
+check 0 "9.zn2: page_size 2097152; node 0 3; page_size 1073741824; node 1 1;" "list shows a record of two page sizes" --state-dir "$state" list
 printf 'garbage\n' >"$state/8.zn2"
 check 1 "damaged" "a damaged record is refused and kept" --state-dir "$state" release 8.zn2
 [ -f "$state/8.zn2" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "not ok - damaged record kept"; }

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # --zenith-hugepages: HugePages_Total rises while the job runs and returns exactly to where it
-# was however the job ends: normal exit, scancel, time limit, a SIGKILLed slurmstepd; two
-# concurrent jobs on one node each give back their own share.
+# was however the job ends: normal exit, scancel, time limit, a SIGKILLed slurmstepd; a later
+# step asking for more than an earlier one gets the difference; two concurrent jobs on one node
+# each give back their own share.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 pool=/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages
@@ -36,6 +37,26 @@ records="$ZENITH_CLUSTER_DIR/state"
 seen=$(run srun -w zn2 -n1 --zenith-hugepages=8M awk '/^HugePages_Total/ { print $2 }' /proc/meminfo)
 expect_eq "$seen" "$((base + 4))" "HugePages_Total inside the job"
 wait_total "$base" "after a normal exit"
+
+# Steps of one job: a later step asking for more gets the difference (the job holds the larger
+# of the two, 8M = 4 pages, not 1), one asking for less changes nothing, and the epilog gives
+# back everything any step added.
+meminfo_total="awk '/^HugePages_Total/ { print \$2 }' /proc/meminfo"
+cat >steps.sh <<JOB
+#!/bin/sh
+srun -n1 --zenith-hugepages=2M $meminfo_total >steps.1
+srun -n1 --zenith-hugepages=8M --zenith-bind=,verbose $meminfo_total >steps.2 2>steps.2.err
+srun -n1 --zenith-hugepages=4M --zenith-bind=,verbose $meminfo_total >steps.3 2>steps.3.err
+JOB
+sbatch_wait -w zn3 -N1 -o steps.out steps.sh >/dev/null || fail "the job of several steps failed: $(cat steps.out 2>/dev/null)"
+expect_eq "$(cat steps.1)" "$((base + 1))" "HugePages_Total in step 1 (2M)"
+expect_eq "$(cat steps.2)" "$((base + 4))" "HugePages_Total in step 2 (8M after 2M)"
+expect_eq "$(cat steps.3)" "$((base + 4))" "HugePages_Total in step 3 (4M after 8M)"
+grep -q "reserved until the job ends (3 added to the 1 an earlier step of this job reserved)" steps.2.err ||
+    fail "step 2 does not say it added 3 pages to step 1's: $(cat steps.2.err)"
+grep -q "already reserved by an earlier step of this job" steps.3.err ||
+    fail "step 3 does not say its pages were already reserved: $(cat steps.3.err)"
+wait_total "$base" "after a job whose later step asked for more"
 
 # scancel of a running job.
 run srun -w zn2 -n1 -J zn-hp-cancel --zenith-hugepages=8M sh -c "$(sleeper 300)" >/dev/null 2>&1 &
