@@ -254,7 +254,7 @@ static void print_placement(const struct run *r)
     const char *how = r->place.by_plugin ? "placed by the SPANK plugin"
                       : r->place.plan    ? "placed by zenith-run"
                                          : "not placed (--bind none)";
-    const char *cpus = zn_env_get(&r->place.env, "ZENITH_CPUS");
+    const char *cpus = zn_env_get(&r->place.env, ZN_ENV_CPUS);
 
     fprintf(stderr,
             "zenith: rank %u/%u on %s (local %u/%u, node %u/%u) via %s; MASTER_ADDR=%s "

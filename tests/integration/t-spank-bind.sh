@@ -37,9 +37,10 @@ expect_eq "$(echo "$out" | grep -E '^[0-9]+ [^ ]+ [a-z]' | sort)" \
 expect_eq "$(run srun -w zn2 -n2 --cpu-bind=none --zenith-bind=core sh -c "$probe" | sort)" "$want" \
     "--zenith-bind=core over --cpu-bind=none"
 
-# The task environment carries the plan; the user's own OMP_NUM_THREADS is kept.
-env_out=$(OMP_NUM_THREADS=7 run srun -w zn2 -n2 --zenith-bind=core sh -c 'echo "$SLURM_LOCALID $ZENITH_CPUS $OMP_NUM_THREADS $NCCL_IGNORE_CPU_AFFINITY"' | sort)
-expect_eq "$env_out" "$(echo "$want" | awk '{ print $1, $2, 7, 1 }')" "task environment"
+# The task environment carries the plan; the user's own OMP_NUM_THREADS is kept. The resolved
+# mode is ZENITH_BIND_MODE: ZENITH_BIND is a request, which zenith-run inside would obey.
+env_out=$(OMP_NUM_THREADS=7 run srun -w zn2 -n2 --zenith-bind=core sh -c 'echo "$SLURM_LOCALID $ZENITH_CPUS $OMP_NUM_THREADS $NCCL_IGNORE_CPU_AFFINITY $ZENITH_BIND_MODE ${ZENITH_BIND:-unset}"' | sort)
+expect_eq "$env_out" "$(echo "$want" | awk '{ print $1, $2, 7, 1, "core", "unset" }')" "task environment"
 
 # Steps inside a batch job are placed like any other (the script itself is left alone).
 printf '#!/bin/sh\nsrun -n2 sh -c %s\n' "'$probe'" >"$work/bind-job.sh"
