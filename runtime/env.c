@@ -109,8 +109,7 @@ static const char *ordinal(const struct zn_plan *plan, unsigned v, char *buf, si
 
 static const char *gpu_busid(const struct zn_plan *plan, unsigned v, char *buf, size_t len)
 {
-    unsigned gpu = plan->step_gpus->index[plan->gpu_order[v]];
-    snprintf(buf, len, "%s", plan->topo->gpus[gpu].busid);
+    snprintf(buf, len, "%s", zn_plan_visible_gpu(plan, v)->busid);
     return buf;
 }
 
@@ -130,7 +129,7 @@ static int add_joined(struct zn_env *env, const char *name, const struct zn_plan
 
 static int add_gpus(struct zn_env *env, const struct zn_plan *plan, const struct zn_task_plan *t)
 {
-    const struct zn_gpu *first = &plan->topo->gpus[plan->step_gpus->index[plan->gpu_order[0]]];
+    const struct zn_gpu *first = zn_plan_visible_gpu(plan, 0);
 
     /* Every task sees all of the step's GPUs, in the plan's order: hiding GPUs per task breaks
      * CUDA IPC and NCCL peer-to-peer. CUDA must number them in PCI order for that to hold. */
