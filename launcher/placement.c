@@ -9,7 +9,6 @@
 
 #include "runtime/apply.h"
 #include "launcher/placement.h"
-#include "runtime/parse.h"
 #include "runtime/report.h"
 
 static bool read_own_env(void *ctx, const char *name, char *buf, size_t len)
@@ -21,21 +20,6 @@ static bool read_own_env(void *ctx, const char *name, char *buf, size_t len)
         return false;
     snprintf(buf, len, "%s", value);
     return true;
-}
-
-static unsigned count_slurm_gpus(void)
-{
-    const char *list = getenv("SLURM_STEP_GPUS");
-    unsigned *indices = NULL;
-    size_t n = 0;
-
-    if (!list || !*list)
-        list = getenv("SLURM_JOB_GPUS");
-    if (!list || !*list ||
-        zn_parse_index_list("SLURM_STEP_GPUS", list, 65535, &indices, &n, NULL) < 0)
-        return 0;
-    free(indices);
-    return (unsigned)n;
 }
 
 static bool placed_by_plugin(const struct zr_world *w)
@@ -112,7 +96,8 @@ int zr_place(const struct zr_options *opts, const struct zr_world *w, struct zr_
              struct zn_error *err)
 {
     memset(p, 0, sizeof(*p));
-    p->slurm_gpus = count_slurm_gpus();
+    if (zn_step_gpus_count_from_slurm(read_own_env, NULL, &p->slurm_gpus, err) < 0)
+        return -1;
     p->gpus_present = p->slurm_gpus > 0;
     if (p->slurm_gpus && w->local_size > p->slurm_gpus && !opts->share_gpus)
         return zn_fail(err,

@@ -43,6 +43,13 @@ int zn_step_gpus_from_slurm(const struct zn_topology *topo, zn_env_reader read, 
                             struct zn_step_gpus *out, char *note, size_t note_len,
                             struct zn_error *err);
 
+/* How many GPUs Slurm gave the step on this node, decided as zn_step_gpus_from_slurm decides
+ * which list names them, but without a topology: zenith-run checks a step's shape before it
+ * loads one, and without loading one when the plugin placed it. The visible-devices variable
+ * is CUDA_VISIBLE_DEVICES, else ROCR_VISIBLE_DEVICES. -1 when Slurm's list is not a list. */
+int zn_step_gpus_count_from_slurm(zn_env_reader read, void *ctx, unsigned *count,
+                                  struct zn_error *err);
+
 void zn_step_gpus_clear(struct zn_step_gpus *gpus);
 
 #endif
