@@ -9,17 +9,6 @@
 #include "runtime/report.h"
 #include "runtime/step.h"
 
-static bool read_own_env(void *ctx, const char *name, char *buf, size_t len)
-{
-    const char *value = getenv(name);
-
-    (void)ctx;
-    if (!value || !*value)
-        return false;
-    snprintf(buf, len, "%s", value);
-    return true;
-}
-
 static bool placed_by_plugin(const struct zr_world *w)
 {
     const char *placed = getenv(ZN_ENV_PLACED);
@@ -51,8 +40,8 @@ static int plan_here(const struct zr_options *opts, const struct zr_world *w,
     if (note[0] && w->local_rank == 0)
         fprintf(stderr, "%s\n", note);
     p->gpus_present = p->gpus_present || p->topo->ngpus > 0;
-    p->plan =
-        zn_step_plan(p->topo, &step, read_own_env, NULL, &p->gpus, p->note, sizeof(p->note), err);
+    p->plan = zn_step_plan(p->topo, &step, zn_env_read_getenv, NULL, &p->gpus, p->note,
+                           sizeof(p->note), err);
     if (!p->plan)
         return -1;
     if (opts->report && w->local_rank == 0) {
@@ -69,7 +58,7 @@ int zr_place(const struct zr_options *opts, const struct zr_world *w, struct zr_
              struct zn_error *err)
 {
     memset(p, 0, sizeof(*p));
-    if (zn_step_gpus_count_from_slurm(read_own_env, NULL, &p->slurm_gpus, err) < 0)
+    if (zn_step_gpus_count_from_slurm(zn_env_read_getenv, NULL, &p->slurm_gpus, err) < 0)
         return -1;
     p->gpus_present = p->slurm_gpus > 0;
     if (p->slurm_gpus && w->local_size > p->slurm_gpus && !opts->share_gpus)

@@ -158,6 +158,17 @@ out:
     return rc;
 }
 
+bool zn_env_read_getenv(void *ctx, const char *name, char *buf, size_t len)
+{
+    const char *value = getenv(name);
+
+    (void)ctx;
+    if (!value || !*value)
+        return false;
+    snprintf(buf, len, "%s", value);
+    return true;
+}
+
 int zn_step_gpus_from_slurm(const struct zn_topology *topo, zn_env_reader read, void *ctx,
                             struct zn_step_gpus *out, char *note, size_t note_len,
                             struct zn_error *err)

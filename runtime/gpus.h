@@ -34,6 +34,9 @@ int zn_step_gpus_from_env(const struct zn_topology *topo, const char *step_gpus,
 /* Reads one variable of the step's environment into buf; false when it is unset or empty. */
 typedef bool (*zn_env_reader)(void *ctx, const char *name, char *buf, size_t len);
 
+/* The reader of this process's own environment (getenv; ctx is unused): srun, a task. */
+bool zn_env_read_getenv(void *ctx, const char *name, char *buf, size_t len);
+
 /* The step's GPUs on this node from the variables Slurm gives it (SLURM_STEP_GPUS,
  * SLURM_JOB_GPUS and CUDA_VISIBLE_DEVICES or ROCR_VISIBLE_DEVICES by the topology's vendor),
  * read through `read`: getenv in a task, the step's environment in slurmstepd. A topology
