@@ -13,11 +13,30 @@
 #include "runtime/parse.h"
 #include "runtime/report.h"
 #include "runtime/step.h"
+#include "spank/args.h"
+#include "spank/ledger.h"
+#include "spank/policy.h"
+#include "spank/settings.h"
 #include "spank/zenith.h"
 
 /* Step ids Slurm reserves (slurm.h's SLURM_BATCH_SCRIPT, SLURM_EXTERN_CONT, ...). */
 #define ZN_STEP_BATCH       0xfffffffbu
 #define ZN_STEP_SPECIAL_MIN 0xfffffff0u
+
+/* The plugin's state in this slurmstepd: one step on one node. slurmstepd forks each task
+ * from the process that planned, so every task reads the plan computed once for the step. */
+struct zn_spank {
+    struct zn_request_opts opts; /* what the user asked, resolved in the step's environment */
+    char node[256];
+    struct zn_topology *topo;
+    struct zn_step_gpus gpus;
+    struct zn_plan *plan;
+    struct zn_decision decision;
+    char notes[1024];  /* reserved huge pages, cores ignored, ...: for the report */
+    char failure[512]; /* why the step must not start; each task prints it and fails */
+};
+
+static struct zn_spank zn_spank;
 
 static void add_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void add_note(const char *fmt, ...)
@@ -152,11 +171,12 @@ static int reserve_hugepages(spank_t sp, struct zn_error *err)
 
 int zn_remote_init_post_opt(spank_t sp)
 {
+    const struct zn_spank_config *cfg = zn_spank_settings();
     struct zn_step_facts facts = {0};
     struct zn_error err = {{0}};
     /* slurmstepd's own cpuset is not its tasks': the file is read whole, as a plain XML. */
     struct zn_step_options step = {
-        .topology = zn_spank.cfg.topology,
+        .topology = cfg->topology,
         .node = zn_spank.node,
         .topology_setting = "topology= in zenith(8)",
     };
@@ -170,7 +190,7 @@ int zn_remote_init_post_opt(spank_t sp)
     if (stepid >= ZN_STEP_SPECIAL_MIN && stepid != ZN_STEP_BATCH)
         return 0; /* the extern and interactive steps run no user tasks to place */
     node_name();
-    if (zn_spank_resolve_options(sp, true, &err) < 0) {
+    if (zn_spank_resolve_options(zn_args_cli(), read_step_env, sp, cfg, &zn_spank.opts, &err) < 0) {
         zn_spank.decision.strict = true;
         return fail_step(&err);
     }
@@ -183,14 +203,14 @@ int zn_remote_init_post_opt(spank_t sp)
 
     /* Decide once without the node's facts to learn whether anything is asked at all, so a
      * node without a topology file costs nothing when Zenith has nothing to do. */
-    zn_spank_decide(&zn_spank.cfg, &zn_spank.opts, &facts, &zn_spank.decision);
-    if (!zn_spank.decision.plan && !zn_spank.cfg.exclusive_only)
+    zn_spank_decide(cfg, &zn_spank.opts, &facts, &zn_spank.decision);
+    if (!zn_spank.decision.plan && !cfg->exclusive_only)
         return 0;
     zn_spank.topo = zn_step_topology(&step, NULL, 0, &err);
     if (!zn_spank.topo)
         return fail_step(&err);
     facts.whole_node = job_has_whole_node(sp);
-    zn_spank_decide(&zn_spank.cfg, &zn_spank.opts, &facts, &zn_spank.decision);
+    zn_spank_decide(cfg, &zn_spank.opts, &facts, &zn_spank.decision);
     if (zn_spank.decision.why[0])
         add_note("zenith: %s: %s", zn_spank.node, zn_spank.decision.why);
     if (!zn_spank.decision.plan)
