@@ -1,42 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "runtime/apply.h"
 #include "launcher/placement.h"
-#include "runtime/parse.h"
 #include "runtime/report.h"
-
-static bool read_own_env(void *ctx, const char *name, char *buf, size_t len)
-{
-    const char *value = getenv(name);
-
-    (void)ctx;
-    if (!value || !*value)
-        return false;
-    snprintf(buf, len, "%s", value);
-    return true;
-}
-
-static unsigned count_slurm_gpus(void)
-{
-    const char *list = getenv("SLURM_STEP_GPUS");
-    unsigned *indices = NULL;
-    size_t n = 0;
-
-    if (!list || !*list)
-        list = getenv("SLURM_JOB_GPUS");
-    if (!list || !*list ||
-        zn_parse_index_list("SLURM_STEP_GPUS", list, 65535, &indices, &n, NULL) < 0)
-        return 0;
-    free(indices);
-    return (unsigned)n;
-}
+#include "runtime/step.h"
 
 static bool placed_by_plugin(const struct zr_world *w)
 {
@@ -45,65 +16,40 @@ static bool placed_by_plugin(const struct zr_world *w)
 }
 
 /* The node's topology cache when there is one (ZENITH_TOPOLOGY, %n = this host, else the
- * plugin's default place): a third of the time discovery takes in every rank. */
-static struct zn_topology *load_topology(const struct zr_world *w, struct zn_error *err)
-{
-    const char *pattern = getenv("ZENITH_TOPOLOGY");
-    struct zn_topology *topo;
-    char path[PATH_MAX];
-
-    if (pattern && *pattern) {
-        if (zn_topology_path(pattern, w->host, path, sizeof(path), err) < 0)
-            return NULL;
-        return zn_topology_load_cached(path, err);
-    }
-    if (access(ZN_DEFAULT_TOPOLOGY, R_OK) == 0) {
-        topo = zn_topology_load_cached(ZN_DEFAULT_TOPOLOGY, err);
-        if (topo)
-            return topo;
-        if (w->local_rank == 0)
-            fprintf(stderr, "%s; discovering %s instead\n", err->text, w->host);
-    }
-    return zn_topology_load_live(err);
-}
-
+ * plugin's default place): a third of the time discovery takes in every rank. Only a cache
+ * the user named is required; the default one is used when it exists and fits. */
 static int plan_here(const struct zr_options *opts, const struct zr_world *w,
                      struct zr_placement *p, struct zn_error *err)
 {
-    struct zn_applied applied = {0};
-    int rc = -1;
-
-    p->topo = load_topology(w, err);
-    if (!p->topo)
-        return -1;
-    p->gpus_present = p->gpus_present || p->topo->ngpus > 0;
-    if (zn_step_gpus_from_slurm(p->topo, read_own_env, NULL, &p->gpus, p->note, sizeof(p->note),
-                                err) < 0)
-        return -1;
-
-    struct zn_request req = {
-        .topo = p->topo,
-        .gpus = &p->gpus,
+    const char *pattern = getenv("ZENITH_TOPOLOGY");
+    struct zn_step_options step = {
+        .topology = pattern && *pattern ? pattern : NULL,
+        .node = w->host,
+        .discover = !(pattern && *pattern),
+        .this_machine = true,
         .ntasks = w->local_size,
         .policy = {.bind = opts->bind, .mem = opts->mem},
     };
-    p->plan = zn_plan_compute(&req, err);
+    struct zn_applied applied = {0};
+    char note[768];
+    int rc;
+
+    p->topo = zn_step_topology(&step, note, sizeof(note), err);
+    if (!p->topo)
+        return -1;
+    if (note[0] && w->local_rank == 0)
+        fprintf(stderr, "%s\n", note);
+    p->gpus_present = p->gpus_present || p->topo->ngpus > 0;
+    p->plan = zn_step_plan(p->topo, &step, zn_env_read_getenv, NULL, &p->gpus, p->note,
+                           sizeof(p->note), err);
     if (!p->plan)
         return -1;
     if (opts->report && w->local_rank == 0) {
         zn_report_plan_text(stderr, p->plan, w->host);
         if (p->note[0])
-            fprintf(stderr, "zenith: %s: %s\n", w->host, p->note);
+            fprintf(stderr, "%s\n", p->note);
     }
-    if (zn_apply_task(p->plan, w->local_rank, &applied, err) < 0 ||
-        zn_env_for_task(p->plan, w->local_rank, &p->env, err) < 0)
-        goto out;
-    if (w->job_step[0] && zn_env_add(&p->env, false, ZN_ENV_PLACED, "%s", w->job_step) < 0) {
-        zn_fail(err, "out of memory");
-        goto out;
-    }
-    rc = 0;
-out:
+    rc = zn_step_place_task(p->plan, w->local_rank, w->job_step, &applied, &p->env, err);
     hwloc_bitmap_free(applied.cpus);
     return rc;
 }
@@ -112,7 +58,8 @@ int zr_place(const struct zr_options *opts, const struct zr_world *w, struct zr_
              struct zn_error *err)
 {
     memset(p, 0, sizeof(*p));
-    p->slurm_gpus = count_slurm_gpus();
+    if (zn_step_gpus_count_from_slurm(zn_env_read_getenv, NULL, &p->slurm_gpus, err) < 0)
+        return -1;
     p->gpus_present = p->slurm_gpus > 0;
     if (p->slurm_gpus && w->local_size > p->slurm_gpus && !opts->share_gpus)
         return zn_fail(err,

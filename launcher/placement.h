@@ -21,7 +21,7 @@ struct zr_placement {
     struct zn_step_gpus gpus;
     struct zn_plan *plan; /* NULL when by_plugin or --bind none */
     struct zn_env env;    /* the plan's variables for the child */
-    char note[512];       /* e.g. stand-in GPUs the topology does not show */
+    char note[768];       /* report line about the step's GPUs (stand-ins the topology lacks) */
 };
 
 /* Checks the shape (ranks against GPUs on this node), then places. Returns -1 with a message

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/parse.h"
 #include "runtime/topology.h"
 #include "launcher/address.h"
 #include "launcher/contract.h"
@@ -189,12 +190,31 @@ static int exchange(struct run *r, unsigned round, const struct zn_error *mine)
     return -1;
 }
 
-static int device_for_rank(const struct run *r, int count)
+/* The CUDA device this rank drives, of the `count` CUDA sees: the GPU of zenith-run's own plan;
+ * when the plugin placed the task, the one it exported (that process's plan reaches this one
+ * only as text); else one per local rank. */
+static int device_for_rank(const struct run *r, int count, int *device, struct zn_error *err)
 {
-    const char *gpu = zn_env_get(&r->place.env, "ZENITH_GPU");
-    if (!gpu)
-        gpu = getenv("ZENITH_GPU"); /* placed by the plugin */
-    return gpu ? atoi(gpu) : (int)(r->world.local_rank % (unsigned)count);
+    const char *exported = r->place.by_plugin ? getenv(ZN_ENV_GPU) : NULL;
+    const char *p = exported;
+    uint64_t v;
+
+    if (r->place.plan && r->place.plan->tasks[r->world.local_rank].gpu >= 0) {
+        *device = r->place.plan->tasks[r->world.local_rank].gpu;
+        return 0;
+    }
+    if (!exported) {
+        *device = (int)(r->world.local_rank % (unsigned)count);
+        return 0;
+    }
+    if (zn_parse_digits(&p, &v) < 0 || *p || v >= (uint64_t)count)
+        return zn_fail(err,
+                       "--preflight: %s=%s from the SPANK plugin is not one of the %d GPUs CUDA "
+                       "sees on %s; install the plugin and zenith-run from the same Zenith, or "
+                       "run without --preflight",
+                       ZN_ENV_GPU, exported, count, r->world.host);
+    *device = (int)v;
+    return 0;
 }
 
 /* Rounds 2 and 3: every rank can drive its GPU, then the timed all-reduce. */
@@ -231,14 +251,16 @@ static int preflight(struct run *r)
     if (exchange(r, 2, &mine) < 0)
         return -1;
 
-    p.device = device_for_rank(r, count);
-    if (nccl->preflight(&p, why, sizeof(why)) < 0)
-        zn_fail(&mine, "--preflight failed on %s (GPU %d): %s", r->world.host, p.device, why);
-    else if (r->opts.preflight_min_busbw > 0 && p.busbw < r->opts.preflight_min_busbw)
-        zn_fail(&mine,
-                "--preflight: bus bandwidth %.1f GB/s on %s is below "
-                "--preflight-min-busbw %.1f",
-                p.busbw, r->world.host, r->opts.preflight_min_busbw);
+    /* A failure here is this rank's; round 3 stops every rank. */
+    if (device_for_rank(r, count, &p.device, &mine) == 0) {
+        if (nccl->preflight(&p, why, sizeof(why)) < 0)
+            zn_fail(&mine, "--preflight failed on %s (GPU %d): %s", r->world.host, p.device, why);
+        else if (r->opts.preflight_min_busbw > 0 && p.busbw < r->opts.preflight_min_busbw)
+            zn_fail(&mine,
+                    "--preflight: bus bandwidth %.1f GB/s on %s is below "
+                    "--preflight-min-busbw %.1f",
+                    p.busbw, r->world.host, r->opts.preflight_min_busbw);
+    }
     if (!mine.text[0])
         fprintf(stderr,
                 "zenith: preflight rank %u (%s, GPU %d): all-reduce of %llu bytes in %.3f ms, "
@@ -254,7 +276,7 @@ static void print_placement(const struct run *r)
     const char *how = r->place.by_plugin ? "placed by the SPANK plugin"
                       : r->place.plan    ? "placed by zenith-run"
                                          : "not placed (--bind none)";
-    const char *cpus = zn_env_get(&r->place.env, "ZENITH_CPUS");
+    const char *cpus = zn_env_get(&r->place.env, ZN_ENV_CPUS);
 
     fprintf(stderr,
             "zenith: rank %u/%u on %s (local %u/%u, node %u/%u) via %s; MASTER_ADDR=%s "

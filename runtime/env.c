@@ -109,8 +109,7 @@ static const char *ordinal(const struct zn_plan *plan, unsigned v, char *buf, si
 
 static const char *gpu_busid(const struct zn_plan *plan, unsigned v, char *buf, size_t len)
 {
-    unsigned gpu = plan->step_gpus->index[plan->gpu_order[v]];
-    snprintf(buf, len, "%s", plan->topo->gpus[gpu].busid);
+    snprintf(buf, len, "%s", zn_plan_visible_gpu(plan, v)->busid);
     return buf;
 }
 
@@ -130,7 +129,7 @@ static int add_joined(struct zn_env *env, const char *name, const struct zn_plan
 
 static int add_gpus(struct zn_env *env, const struct zn_plan *plan, const struct zn_task_plan *t)
 {
-    const struct zn_gpu *first = &plan->topo->gpus[plan->step_gpus->index[plan->gpu_order[0]]];
+    const struct zn_gpu *first = zn_plan_visible_gpu(plan, 0);
 
     /* Every task sees all of the step's GPUs, in the plan's order: hiding GPUs per task breaks
      * CUDA IPC and NCCL peer-to-peer. CUDA must number them in PCI order for that to hold. */
@@ -143,9 +142,9 @@ static int add_gpus(struct zn_env *env, const struct zn_plan *plan, const struct
                           visible_token) < 0) {
         return -1;
     }
-    if (zn_env_add(env, false, "ZENITH_GPU", "%d", t->gpu) < 0 ||
-        add_joined(env, "ZENITH_GPUS", plan, t->first_gpu_owned, t->ngpus_owned, ordinal) < 0 ||
-        add_joined(env, "ZENITH_GPU_PCI", plan, t->first_gpu_owned, t->ngpus_owned, gpu_busid) < 0)
+    if (zn_env_add(env, false, ZN_ENV_GPU, "%d", t->gpu) < 0 ||
+        add_joined(env, ZN_ENV_GPUS, plan, t->first_gpu_owned, t->ngpus_owned, ordinal) < 0 ||
+        add_joined(env, ZN_ENV_GPU_PCI, plan, t->first_gpu_owned, t->ngpus_owned, gpu_busid) < 0)
         return -1;
     return 0;
 }
@@ -168,8 +167,8 @@ static int add_hugepages(struct zn_env *env, const struct zn_plan *plan)
         free(list);
         return -1;
     }
-    rc = zn_env_add(env, false, "ZENITH_HUGEPAGE_SIZE", "%s", size) < 0 ||
-                 zn_env_add(env, false, "ZENITH_HUGEPAGES_RESERVED", "%s", list) < 0
+    rc = zn_env_add(env, false, ZN_ENV_HUGEPAGE_SIZE, "%s", size) < 0 ||
+                 zn_env_add(env, false, ZN_ENV_HUGEPAGES_RESERVED, "%s", list) < 0
              ? -1
              : 0;
     free(list);
@@ -180,11 +179,11 @@ static int build(const struct zn_plan *plan, const struct zn_task_plan *t, struc
 {
     bool bound = plan->bind != ZN_BIND_NONE;
 
-    if (zn_env_add(env, false, "ZENITH_BIND", "%s", zn_bind_name(plan->bind)) < 0 ||
-        zn_env_add(env, false, "ZENITH_MEM_POLICY", "%s", zn_mem_name(plan->mem)) < 0)
+    if (zn_env_add(env, false, ZN_ENV_BIND_MODE, "%s", zn_bind_name(plan->bind)) < 0 ||
+        zn_env_add(env, false, ZN_ENV_MEM_MODE, "%s", zn_mem_name(plan->mem)) < 0)
         return -1;
     if (bound) {
-        if (add_bitmap(env, "ZENITH_CPUS", t->cpus) < 0 ||
+        if (add_bitmap(env, ZN_ENV_CPUS, t->cpus) < 0 ||
             zn_env_add(env, true, "OMP_NUM_THREADS", "%u", t->ncores) < 0 ||
             zn_env_add(env, true, "OMP_PLACES", "%s", plan->cpus_split ? "threads" : "cores") < 0 ||
             zn_env_add(env, true, "OMP_PROC_BIND", "close") < 0)
@@ -194,14 +193,14 @@ static int build(const struct zn_plan *plan, const struct zn_task_plan *t, struc
          * inside this binding; set to 1 it takes the GPU's whole CPU set instead and its
          * threads would run on other tasks' cores. */
     }
-    if (!hwloc_bitmap_iszero(t->mems) && add_bitmap(env, "ZENITH_MEMS", t->mems) < 0)
+    if (!hwloc_bitmap_iszero(t->mems) && add_bitmap(env, ZN_ENV_MEMS, t->mems) < 0)
         return -1;
     if (plan->ngpus && t->gpu >= 0 && add_gpus(env, plan, t) < 0)
         return -1;
     if (t->nic >= 0) {
         const struct zn_nic *nic = &plan->topo->nics[t->nic];
-        if (zn_env_add(env, false, "ZENITH_NIC", "%s", nic->name) < 0 ||
-            zn_env_add(env, false, "ZENITH_NIC_KIND", "%s", zn_nic_kind_name(nic->kind)) < 0)
+        if (zn_env_add(env, false, ZN_ENV_NIC, "%s", nic->name) < 0 ||
+            zn_env_add(env, false, ZN_ENV_NIC_KIND, "%s", zn_nic_kind_name(nic->kind)) < 0)
             return -1;
         /* UCX (MPI, and NCCL's UCX plugin) takes verbs devices as name:port. NCCL itself
          * already picks the HCA closest to each GPU, so it gets no hint that could narrow it. */

@@ -28,6 +28,22 @@ void zn_env_clear(struct zn_env *env);
 int zn_env_add(struct zn_env *env, bool user_wins, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Every variable Zenith exports into a task, in one place. Requests (the environment forms of
+ * --zenith-bind, --zenith-mem, zenith-run --bind, ...: ZENITH_BIND, ZENITH_MEM) are read by
+ * the plugin and by zenith-run, so no export may share a request's name: a task placed by the
+ * plugin would hand its resolved mode to zenith-run as a request. The resolved modes are
+ * therefore ZENITH_<REQUEST>_MODE. */
+#define ZN_ENV_BIND_MODE          "ZENITH_BIND_MODE" /* resolved bind mode: gpu, core, none, ... */
+#define ZN_ENV_MEM_MODE           "ZENITH_MEM_MODE"  /* resolved memory policy: local, none, ... */
+#define ZN_ENV_CPUS               "ZENITH_CPUS"      /* the task's CPUs (bound tasks only) */
+#define ZN_ENV_MEMS               "ZENITH_MEMS"      /* the task's NUMA nodes */
+#define ZN_ENV_GPU                "ZENITH_GPU"       /* the visible GPU position it drives */
+#define ZN_ENV_GPUS               "ZENITH_GPUS"      /* the visible GPU positions it owns */
+#define ZN_ENV_GPU_PCI            "ZENITH_GPU_PCI"   /* their PCI bus ids */
+#define ZN_ENV_NIC                "ZENITH_NIC"
+#define ZN_ENV_NIC_KIND           "ZENITH_NIC_KIND"
+#define ZN_ENV_HUGEPAGE_SIZE      "ZENITH_HUGEPAGE_SIZE"
+#define ZN_ENV_HUGEPAGES_RESERVED "ZENITH_HUGEPAGES_RESERVED" /* node:pages,... */
 /* Marks a task as placed for Slurm step JOBID.STEPID, so zenith-run inside it leaves the
  * placement alone; a copy inherited by a later step names another step and is ignored. */
 #define ZN_ENV_PLACED "ZENITH_PLACED"

@@ -94,26 +94,37 @@ static bool is_set(const char *value)
     return value && *value;
 }
 
+/* The one list that names the step's GPUs, and its variable's name in *what: Slurm's step list,
+ * else its job list, else the visible-devices variable ("NoDevFiles" is Slurm's word for none).
+ * NULL: a CPU-only step. Every reader of the step's GPUs decides through here. */
+static const char *choose_list(const char *step_gpus, const char *job_gpus,
+                               const char *visible_name, const char *visible, const char **what)
+{
+    if (is_set(step_gpus)) {
+        *what = "SLURM_STEP_GPUS";
+        return step_gpus;
+    }
+    if (is_set(job_gpus)) {
+        *what = "SLURM_JOB_GPUS";
+        return job_gpus;
+    }
+    if (is_set(visible) && strcmp(visible, "NoDevFiles") != 0) {
+        *what = visible_name;
+        return visible;
+    }
+    return NULL;
+}
+
 int zn_step_gpus_from_env(const struct zn_topology *topo, const char *step_gpus,
                           const char *job_gpus, const char *visible_name, const char *visible,
                           struct zn_step_gpus *out, struct zn_error *err)
 {
-    const char *what = NULL, *list = NULL;
+    const char *what = NULL, *list = choose_list(step_gpus, job_gpus, visible_name, visible, &what);
     char **tokens = NULL;
     size_t ntokens = 0;
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
-    if (is_set(step_gpus)) {
-        what = "SLURM_STEP_GPUS";
-        list = step_gpus;
-    } else if (is_set(job_gpus)) {
-        what = "SLURM_JOB_GPUS";
-        list = job_gpus;
-    } else if (is_set(visible) && strcmp(visible, "NoDevFiles") != 0) {
-        what = visible_name;
-        list = visible;
-    }
     if (!list)
         return 0; /* a CPU-only step */
     if (parse_indices(topo, what, list, out, err) < 0) {
@@ -147,6 +158,17 @@ out:
     return rc;
 }
 
+bool zn_env_read_getenv(void *ctx, const char *name, char *buf, size_t len)
+{
+    const char *value = getenv(name);
+
+    (void)ctx;
+    if (!value || !*value)
+        return false;
+    snprintf(buf, len, "%s", value);
+    return true;
+}
+
 int zn_step_gpus_from_slurm(const struct zn_topology *topo, zn_env_reader read, void *ctx,
                             struct zn_step_gpus *out, char *note, size_t note_len,
                             struct zn_error *err)
@@ -171,4 +193,47 @@ int zn_step_gpus_from_slurm(const struct zn_topology *topo, zn_env_reader read, 
     return zn_step_gpus_from_env(topo, have_step ? step : NULL, have_job ? job : NULL, visible_name,
                                  read(ctx, visible_name, visible, sizeof(visible)) ? visible : NULL,
                                  out, err);
+}
+
+/* Non-empty comma-separated tokens, as split_tokens() would make of `list`. */
+static size_t count_tokens(const char *list)
+{
+    size_t n = 0;
+
+    for (const char *p = list; *p; p++)
+        if (*p != ',' && (p == list || p[-1] == ','))
+            n++;
+    return n;
+}
+
+int zn_step_gpus_count_from_slurm(zn_env_reader read, void *ctx, unsigned *count,
+                                  struct zn_error *err)
+{
+    char step[256], job[256], visible[256];
+    const char *what = NULL, *list, *visible_name = "CUDA_VISIBLE_DEVICES";
+    bool have_step = read(ctx, "SLURM_STEP_GPUS", step, sizeof(step)),
+         have_job = read(ctx, "SLURM_JOB_GPUS", job, sizeof(job)),
+         have_visible = read(ctx, visible_name, visible, sizeof(visible));
+    unsigned *indices = NULL;
+    size_t n = 0;
+
+    *count = 0;
+    /* Without a topology the vendor is unknown: CUDA's variable first, then ROCm's. */
+    if (!have_visible) {
+        visible_name = "ROCR_VISIBLE_DEVICES";
+        have_visible = read(ctx, visible_name, visible, sizeof(visible));
+    }
+    list = choose_list(have_step ? step : NULL, have_job ? job : NULL, visible_name,
+                       have_visible ? visible : NULL, &what);
+    if (!list)
+        return 0;
+    if (list == visible) {
+        /* The runtime's own tokens: indices, UUIDs or MIG names, one per GPU all the same. */
+        n = count_tokens(visible);
+    } else if (zn_parse_index_list(what, list, 65535, &indices, &n, err) < 0) {
+        return -1;
+    }
+    free(indices);
+    *count = (unsigned)n;
+    return 0;
 }

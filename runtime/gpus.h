@@ -34,6 +34,9 @@ int zn_step_gpus_from_env(const struct zn_topology *topo, const char *step_gpus,
 /* Reads one variable of the step's environment into buf; false when it is unset or empty. */
 typedef bool (*zn_env_reader)(void *ctx, const char *name, char *buf, size_t len);
 
+/* The reader of this process's own environment (getenv; ctx is unused): srun, a task. */
+bool zn_env_read_getenv(void *ctx, const char *name, char *buf, size_t len);
+
 /* The step's GPUs on this node from the variables Slurm gives it (SLURM_STEP_GPUS,
  * SLURM_JOB_GPUS and CUDA_VISIBLE_DEVICES or ROCR_VISIBLE_DEVICES by the topology's vendor),
  * read through `read`: getenv in a task, the step's environment in slurmstepd. A topology
@@ -42,6 +45,13 @@ typedef bool (*zn_env_reader)(void *ctx, const char *name, char *buf, size_t len
 int zn_step_gpus_from_slurm(const struct zn_topology *topo, zn_env_reader read, void *ctx,
                             struct zn_step_gpus *out, char *note, size_t note_len,
                             struct zn_error *err);
+
+/* How many GPUs Slurm gave the step on this node, decided as zn_step_gpus_from_slurm decides
+ * which list names them, but without a topology: zenith-run checks a step's shape before it
+ * loads one, and without loading one when the plugin placed it. The visible-devices variable
+ * is CUDA_VISIBLE_DEVICES, else ROCR_VISIBLE_DEVICES. -1 when Slurm's list is not a list. */
+int zn_step_gpus_count_from_slurm(zn_env_reader read, void *ctx, unsigned *count,
+                                  struct zn_error *err);
 
 void zn_step_gpus_clear(struct zn_step_gpus *gpus);
 

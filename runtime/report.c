@@ -87,11 +87,6 @@ static void json_numa_list(FILE *out, const struct zn_topology *topo, hwloc_cons
     fputc(']', out);
 }
 
-static const struct zn_gpu *visible_gpu(const struct zn_plan *plan, unsigned v)
-{
-    return &plan->topo->gpus[plan->step_gpus->index[plan->gpu_order[v]]];
-}
-
 /* ------------------------------------------------------------------ plan */
 
 struct plan_row {
@@ -115,12 +110,13 @@ static int plan_row(const struct zn_plan *plan, unsigned i, struct plan_row *row
         strcpy(row->pci, "-");
     } else if (t->ngpus_owned == 1) {
         snprintf(row->gpu, sizeof(row->gpu), "%d", t->gpu);
-        snprintf(row->pci, sizeof(row->pci), "%s", visible_gpu(plan, (unsigned)t->gpu)->busid);
+        snprintf(row->pci, sizeof(row->pci), "%s",
+                 zn_plan_visible_gpu(plan, (unsigned)t->gpu)->busid);
     } else {
         snprintf(row->gpu, sizeof(row->gpu), "%u-%u", t->first_gpu_owned,
                  t->first_gpu_owned + t->ngpus_owned - 1);
-        snprintf(row->pci, sizeof(row->pci), "%s +%u", visible_gpu(plan, (unsigned)t->gpu)->busid,
-                 t->ngpus_owned - 1);
+        snprintf(row->pci, sizeof(row->pci), "%s +%u",
+                 zn_plan_visible_gpu(plan, (unsigned)t->gpu)->busid, t->ngpus_owned - 1);
     }
     if (t->nic < 0)
         strcpy(row->nic, "-");
@@ -263,8 +259,8 @@ int zn_report_plan_json(FILE *out, const struct zn_plan *plan, const char *node)
     for (unsigned v = 0; v < plan->ngpus; v++) {
         fprintf(out, "%s{\"visible\":", v ? "," : "");
         json_string(out, plan->step_gpus->visible[plan->gpu_order[v]]);
-        fprintf(out, ",\"slurm_index\":%u,\"pci\":\"%s\"}",
-                plan->step_gpus->index[plan->gpu_order[v]], visible_gpu(plan, v)->busid);
+        fprintf(out, ",\"slurm_index\":%u,\"pci\":\"%s\"}", zn_plan_gpu_index(plan, v),
+                zn_plan_visible_gpu(plan, v)->busid);
     }
     fprintf(out, "],\"tasks\":[");
     for (unsigned i = 0; i < plan->ntasks; i++) {

@@ -6,18 +6,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "spank/args.h"
+#include "spank/settings.h"
 #include "spank/zenith.h"
 
 int zn_local_init_post_opt(spank_t sp)
 {
+    struct zn_request_opts opts;
     struct zn_error err;
     char gang[16];
 
-    if (zn_spank_resolve_options(sp, false, &err) < 0) {
+    if (zn_spank_resolve_options(zn_args_cli(), zn_env_read_getenv, NULL, zn_spank_settings(),
+                                 &opts, &err) < 0) {
         slurm_error("%s", err.text);
         return -1;
     }
-    if (!zn_spank.opts.given[ZN_OPT_GANG])
+    if (!opts.given[ZN_OPT_GANG])
         return 0;
     if (spank_context() == S_CTX_LOCAL && getenv("SLURM_JOB_ID")) {
         slurm_info("zenith: --zenith-gang is a request for the job's placement, and this srun "
@@ -26,8 +30,8 @@ int zn_local_init_post_opt(spank_t sp)
                    getenv("SLURM_JOB_ID"));
         return 0;
     }
-    if (zn_spank.opts.gang)
-        snprintf(gang, sizeof(gang), "%u", zn_spank.opts.gang);
+    if (opts.gang)
+        snprintf(gang, sizeof(gang), "%u", opts.gang);
     else
         snprintf(gang, sizeof(gang), "job");
     /* Lands in the job record's spank_job_env as ZENITH_GANG, where job_submit validates it

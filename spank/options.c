@@ -84,3 +84,27 @@ bool zn_option_node_request(const struct zn_request_opts *opts)
 {
     return opts->given[ZN_OPT_BIND] || opts->given[ZN_OPT_MEM] || opts->given[ZN_OPT_HUGEPAGES];
 }
+
+int zn_spank_resolve_options(const struct zn_option_values *cli, zn_env_reader read, void *ctx,
+                             const struct zn_spank_config *cfg, struct zn_request_opts *out,
+                             struct zn_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i < ZN_OPT_COUNT; i++) {
+        char what[64], buf[256];
+        const char *value = NULL;
+
+        if (cli->given[i]) {
+            snprintf(what, sizeof(what), "--%s", zn_options[i].name);
+            value = cli->value[i];
+        } else if (read(ctx, zn_options[i].env, buf, sizeof(buf))) {
+            snprintf(what, sizeof(what), "%s", zn_options[i].env);
+            value = buf;
+        } else {
+            continue;
+        }
+        if (zn_option_set(out, (enum zn_option_id)i, what, value, err) < 0)
+            return -1;
+    }
+    return zn_option_check_limits(out, cfg, err);
+}

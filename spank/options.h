@@ -46,4 +46,18 @@ int zn_option_check_limits(const struct zn_request_opts *opts, const struct zn_s
 /* Whether the user asked for anything that acts on nodes (gang alone does not). */
 bool zn_option_node_request(const struct zn_request_opts *opts);
 
+/* The options as given on the command line, kept by SPANK's option callbacks. */
+struct zn_option_values {
+    char *value[ZN_OPT_COUNT]; /* "" for an option given without a value */
+    bool given[ZN_OPT_COUNT];
+};
+
+/* What the user asked for: each option from the command line (`cli`), else its ZENITH_*
+ * environment form read through `read` (getenv in srun/sbatch/salloc, the step's environment
+ * in slurmstepd); unset or empty variables are not given. Then the site's limits (`cfg`). -1
+ * with a message naming the option or variable and its value. */
+int zn_spank_resolve_options(const struct zn_option_values *cli, zn_env_reader read, void *ctx,
+                             const struct zn_spank_config *cfg, struct zn_request_opts *out,
+                             struct zn_error *err);
+
 #endif

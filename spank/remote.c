@@ -10,15 +10,33 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/apply.h"
-#include "runtime/env.h"
 #include "runtime/parse.h"
 #include "runtime/report.h"
+#include "runtime/step.h"
+#include "spank/args.h"
+#include "spank/ledger.h"
+#include "spank/policy.h"
+#include "spank/settings.h"
 #include "spank/zenith.h"
 
 /* Step ids Slurm reserves (slurm.h's SLURM_BATCH_SCRIPT, SLURM_EXTERN_CONT, ...). */
 #define ZN_STEP_BATCH       0xfffffffbu
 #define ZN_STEP_SPECIAL_MIN 0xfffffff0u
+
+/* The plugin's state in this slurmstepd: one step on one node. slurmstepd forks each task
+ * from the process that planned, so every task reads the plan computed once for the step. */
+struct zn_spank {
+    struct zn_request_opts opts; /* what the user asked, resolved in the step's environment */
+    char node[256];
+    struct zn_topology *topo;
+    struct zn_step_gpus gpus;
+    struct zn_plan *plan;
+    struct zn_decision decision;
+    char notes[1024];  /* reserved huge pages, cores ignored, ...: for the report */
+    char failure[512]; /* why the step must not start; each task prints it and fails */
+};
+
+static struct zn_spank zn_spank;
 
 static void add_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void add_note(const char *fmt, ...)
@@ -122,36 +140,9 @@ static bool job_has_whole_node(spank_t sp)
     return whole;
 }
 
-static int load_topology(struct zn_error *err)
-{
-    char path[PATH_MAX];
-
-    if (zn_topology_path(zn_spank.cfg.topology, zn_spank.node, path, sizeof(path), err) < 0)
-        return -1;
-    if (access(path, R_OK) < 0)
-        return zn_fail(err,
-                       "no topology file %s on node %s; write it as root with "
-                       "'zenith-plan --write-xml %s' (see topology= in zenith(8))",
-                       path, zn_spank.node, path);
-    zn_spank.topo = zn_topology_load_xml(path, err);
-    return zn_spank.topo ? 0 : -1;
-}
-
 static bool read_step_env(void *sp, const char *name, char *buf, size_t len)
 {
     return env_set(sp, name, buf, len);
-}
-
-static int step_gpus(spank_t sp, struct zn_error *err)
-{
-    char note[512];
-
-    if (zn_step_gpus_from_slurm(zn_spank.topo, read_step_env, sp, &zn_spank.gpus, note,
-                                sizeof(note), err) < 0)
-        return -1;
-    if (note[0])
-        add_note("zenith: %s: %s", zn_spank.node, note);
-    return 0;
 }
 
 /* The job's reservation is per node, not per step: a later step asking for more gets only the
@@ -168,7 +159,7 @@ static int reserve_hugepages(spank_t sp, struct zn_error *err)
 
     if (spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS)
         return zn_fail(err, "cannot read the job id to record its huge pages");
-    ledger.max_bytes = zn_spank.cfg.hugepages_max;
+    ledger.max_bytes = zn_spank_settings()->hugepages_max;
     added = calloc(plan->nhugepages, sizeof(*added));
     if (!added)
         return zn_fail(err, "out of memory");
@@ -201,11 +192,18 @@ out:
 
 int zn_remote_init_post_opt(spank_t sp)
 {
+    const struct zn_spank_config *cfg = zn_spank_settings();
     struct zn_step_facts facts = {0};
     struct zn_error err = {{0}};
+    /* slurmstepd's own cpuset is not its tasks': the file is read whole, as a plain XML. */
+    struct zn_step_options step = {
+        .topology = cfg->topology,
+        .node = zn_spank.node,
+        .topology_setting = "topology= in zenith(8)",
+    };
     hwloc_bitmap_t allowed = NULL;
     uint32_t stepid = 0, ntasks = 0;
-    char *cores = NULL, buf[64];
+    char *cores = NULL, buf[64], note[768];
     unsigned ignored = 0;
 
     if (spank_get_item(sp, S_JOB_STEPID, &stepid) != ESPANK_SUCCESS)
@@ -213,7 +211,7 @@ int zn_remote_init_post_opt(spank_t sp)
     if (stepid >= ZN_STEP_SPECIAL_MIN && stepid != ZN_STEP_BATCH)
         return 0; /* the extern and interactive steps run no user tasks to place */
     node_name();
-    if (zn_spank_resolve_options(sp, true, &err) < 0) {
+    if (zn_spank_resolve_options(zn_args_cli(), read_step_env, sp, cfg, &zn_spank.opts, &err) < 0) {
         zn_spank.decision.strict = true;
         return fail_step(&err);
     }
@@ -226,13 +224,14 @@ int zn_remote_init_post_opt(spank_t sp)
 
     /* Decide once without the node's facts to learn whether anything is asked at all, so a
      * node without a topology file costs nothing when Zenith has nothing to do. */
-    zn_spank_decide(&zn_spank.cfg, &zn_spank.opts, &facts, &zn_spank.decision);
-    if (!zn_spank.decision.plan && !zn_spank.cfg.exclusive_only)
+    zn_spank_decide(cfg, &zn_spank.opts, &facts, &zn_spank.decision);
+    if (!zn_spank.decision.plan && !cfg->exclusive_only)
         return 0;
-    if (load_topology(&err) < 0)
+    zn_spank.topo = zn_step_topology(&step, NULL, 0, &err);
+    if (!zn_spank.topo)
         return fail_step(&err);
     facts.whole_node = job_has_whole_node(sp);
-    zn_spank_decide(&zn_spank.cfg, &zn_spank.opts, &facts, &zn_spank.decision);
+    zn_spank_decide(cfg, &zn_spank.opts, &facts, &zn_spank.decision);
     if (zn_spank.decision.why[0])
         add_note("zenith: %s: %s", zn_spank.node, zn_spank.decision.why);
     if (!zn_spank.decision.plan)
@@ -265,20 +264,14 @@ int zn_remote_init_post_opt(spank_t sp)
         zn_fail(&err, "Slurm did not say how many tasks the step has on %s", zn_spank.node);
         return fail_step(&err);
     }
-    if (step_gpus(sp, &err) < 0) {
-        hwloc_bitmap_free(allowed);
-        return fail_step(&err);
-    }
-
-    struct zn_request req = {
-        .topo = zn_spank.topo,
-        .allowed = allowed,
-        .gpus = &zn_spank.gpus,
-        .ntasks = ntasks,
-        .policy = zn_spank.decision.policy,
-    };
-    zn_spank.plan = zn_plan_compute(&req, &err);
+    step.allowed = allowed;
+    step.ntasks = ntasks;
+    step.policy = zn_spank.decision.policy;
+    zn_spank.plan = zn_step_plan(zn_spank.topo, &step, read_step_env, sp, &zn_spank.gpus, note,
+                                 sizeof(note), &err);
     hwloc_bitmap_free(allowed);
+    if (note[0])
+        add_note("%s", note);
     if (!zn_spank.plan)
         return fail_step(&err);
     if (zn_spank.decision.reserve && zn_spank.plan->nhugepages && reserve_hugepages(sp, &err) < 0) {
@@ -306,35 +299,35 @@ static void print_report(void)
     free(text);
 }
 
-static int export_env(spank_t sp, unsigned task, struct zn_error *err)
+/* Tells zenith-run in the task that the placement is done, and for which step. */
+static int step_name(spank_t sp, char *name, size_t len, struct zn_error *err)
 {
-    struct zn_env env;
     uint32_t jobid = 0, stepid = 0;
-    int rc = 0;
 
-    if (zn_env_for_task(zn_spank.plan, task, &env, err) < 0)
-        return -1;
-    /* Tells zenith-run in this task that the placement is done. */
     if (spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS ||
-        spank_get_item(sp, S_JOB_STEPID, &stepid) != ESPANK_SUCCESS ||
-        zn_env_add(&env, false, ZN_ENV_PLACED, "%u.%u", jobid, stepid) < 0) {
-        zn_env_clear(&env);
+        spank_get_item(sp, S_JOB_STEPID, &stepid) != ESPANK_SUCCESS)
         return zn_fail(err, "cannot name the step the task was placed for");
-    }
-    for (size_t i = 0; i < env.count && rc == 0; i++)
-        if (spank_setenv(sp, env.vars[i].name, env.vars[i].value, !env.vars[i].user_wins) !=
+    snprintf(name, len, "%u.%u", jobid, stepid);
+    return 0;
+}
+
+static int export_env(spank_t sp, const struct zn_env *env, struct zn_error *err)
+{
+    for (size_t i = 0; i < env->count; i++)
+        if (spank_setenv(sp, env->vars[i].name, env->vars[i].value, !env->vars[i].user_wins) !=
                 ESPANK_SUCCESS &&
-            !env.vars[i].user_wins)
-            rc = zn_fail(err, "cannot set %s in the task's environment", env.vars[i].name);
-    zn_env_clear(&env);
-    return rc;
+            !env->vars[i].user_wins)
+            return zn_fail(err, "cannot set %s in the task's environment", env->vars[i].name);
+    return 0;
 }
 
 int zn_remote_task_init(spank_t sp)
 {
     struct zn_error err = {{0}};
     struct zn_applied applied = {0};
+    struct zn_env env = {0};
     uint32_t task = 0;
+    char job_step[32];
     int rc = 0;
 
     if (zn_spank.failure[0]) {
@@ -347,7 +340,9 @@ int zn_remote_task_init(spank_t sp)
         print_report();
     if (!zn_spank.plan || !zn_spank.decision.apply)
         goto out;
-    if (zn_apply_task(zn_spank.plan, task, &applied, &err) < 0 || export_env(sp, task, &err) < 0) {
+    if (step_name(sp, job_step, sizeof(job_step), &err) < 0 ||
+        zn_step_place_task(zn_spank.plan, task, job_step, &applied, &env, &err) < 0 ||
+        export_env(sp, &env, &err) < 0) {
         fprintf(stderr, "%s (node %s, task %u)\n", err.text, zn_spank.node, task);
         rc = zn_spank.decision.strict ? -1 : 0;
         goto out;
@@ -365,6 +360,7 @@ int zn_remote_task_init(spank_t sp)
         free(got);
     }
 out:
+    zn_env_clear(&env);
     hwloc_bitmap_free(applied.cpus);
     return rc;
 }

@@ -99,3 +99,26 @@ int zn_spank_config_parse(int argc, char *const argv[], struct zn_spank_config *
     }
     return 0;
 }
+
+static struct zn_spank_config settings;
+static bool settings_loaded;
+
+int zn_spank_settings_load(int argc, char *const argv[], struct zn_error *err)
+{
+    struct zn_spank_config parsed;
+
+    if (zn_spank_config_parse(argc, argv, &parsed, err) < 0)
+        return -1;
+    settings = parsed;
+    settings_loaded = true;
+    return 0;
+}
+
+const struct zn_spank_config *zn_spank_settings(void)
+{
+    if (!settings_loaded) {
+        defaults(&settings);
+        settings_loaded = true;
+    }
+    return &settings;
+}

@@ -32,4 +32,10 @@ struct zn_spank_config {
 int zn_spank_config_parse(int argc, char *const argv[], struct zn_spank_config *cfg,
                           struct zn_error *err);
 
+/* This process's settings. A process serves one SPANK context and reads one plugstack line,
+ * so every context's code (and the huge page ledger) sees the same settings: loaded by
+ * slurm_spank_init, and again by the job epilog, which runs without it. Defaults until then. */
+int zn_spank_settings_load(int argc, char *const argv[], struct zn_error *err);
+const struct zn_spank_config *zn_spank_settings(void);
+
 #endif

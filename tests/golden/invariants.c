@@ -193,7 +193,7 @@ static int gpu_home(const struct zn_plan *plan, unsigned i)
     int home = -1;
 
     for (unsigned v = t->first_gpu_owned; v < t->first_gpu_owned + t->ngpus_owned; v++) {
-        const struct zn_gpu *gpu = &plan->topo->gpus[plan->step_gpus->index[plan->gpu_order[v]]];
+        const struct zn_gpu *gpu = zn_plan_visible_gpu(plan, v);
         if (hwloc_bitmap_weight(gpu->numa_set) != 1)
             return -1;
         int d = hwloc_bitmap_first(gpu->numa_set);

@@ -37,10 +37,11 @@ expect_eq "$(echo "$out" | grep -E '^[0-9]+ [^ ]+ [a-z]' | sort)" \
 expect_eq "$(run srun -w zn2 -n2 --cpu-bind=none --zenith-bind=core sh -c "$probe" | sort)" "$want" \
     "--zenith-bind=core over --cpu-bind=none"
 
-# The task environment carries the plan; the user's own OMP_NUM_THREADS is kept, and
-# NCCL_IGNORE_CPU_AFFINITY stays unset so NCCL's threads keep to the task's binding.
-env_out=$(unset NCCL_IGNORE_CPU_AFFINITY; OMP_NUM_THREADS=7 run srun -w zn2 -n2 --zenith-bind=core sh -c 'echo "$SLURM_LOCALID $ZENITH_CPUS $OMP_NUM_THREADS ${NCCL_IGNORE_CPU_AFFINITY-unset}"' | sort)
-expect_eq "$env_out" "$(echo "$want" | awk '{ print $1, $2, 7, "unset" }')" "task environment"
+# The task environment carries the plan; the user's own OMP_NUM_THREADS is kept;
+# NCCL_IGNORE_CPU_AFFINITY stays unset so NCCL's threads keep to the task's binding. The resolved
+# mode is ZENITH_BIND_MODE: ZENITH_BIND is a request, which zenith-run inside would obey.
+env_out=$(unset NCCL_IGNORE_CPU_AFFINITY; OMP_NUM_THREADS=7 run srun -w zn2 -n2 --zenith-bind=core sh -c 'echo "$SLURM_LOCALID $ZENITH_CPUS $OMP_NUM_THREADS ${NCCL_IGNORE_CPU_AFFINITY-unset} $ZENITH_BIND_MODE ${ZENITH_BIND:-unset}"' | sort)
+expect_eq "$env_out" "$(echo "$want" | awk '{ print $1, $2, 7, "unset", "core", "unset" }')" "task environment"
 
 # Steps inside a batch job are placed like any other (the script itself is left alone).
 printf '#!/bin/sh\nsrun -n2 sh -c %s\n' "'$probe'" >"$work/bind-job.sh"

@@ -37,7 +37,11 @@ START_TEST(nvidia_task_environment)
     ck_assert_str_eq(zn_env_get(&env, "CUDA_DEVICE_ORDER"), "PCI_BUS_ID");
     ck_assert_str_eq(zn_env_get(&env, "ZENITH_GPU"), "1");
     ck_assert_str_eq(zn_env_get(&env, "ZENITH_GPU_PCI"), "0000:3c:00.0");
-    ck_assert_str_eq(zn_env_get(&env, "ZENITH_BIND"), "gpu");
+    /* The resolved modes never take a request's name (ZENITH_BIND is --zenith-bind's). */
+    ck_assert_str_eq(zn_env_get(&env, "ZENITH_BIND_MODE"), "gpu");
+    ck_assert_str_eq(zn_env_get(&env, "ZENITH_MEM_MODE"), "local");
+    ck_assert_ptr_null(zn_env_get(&env, "ZENITH_BIND"));
+    ck_assert_ptr_null(zn_env_get(&env, "ZENITH_MEM"));
     ck_assert_str_eq(zn_env_get(&env, "OMP_PLACES"), "cores");
     ck_assert(find(&env, "OMP_NUM_THREADS")->user_wins);
     ck_assert(!find(&env, "CUDA_VISIBLE_DEVICES")->user_wins);
@@ -76,7 +80,7 @@ START_TEST(amd_unbound_and_hugepages)
     ck_assert_str_eq(zn_env_get(&env, "ROCR_VISIBLE_DEVICES"), "0,1,2,3");
     ck_assert_ptr_null(zn_env_get(&env, "CUDA_VISIBLE_DEVICES"));
     ck_assert_str_eq(zn_env_get(&env, "ZENITH_GPUS"), "2,3");
-    ck_assert_str_eq(zn_env_get(&env, "ZENITH_BIND"), "none");
+    ck_assert_str_eq(zn_env_get(&env, "ZENITH_BIND_MODE"), "none");
     /* Unbound: no CPU list, no OpenMP affinity hints, no memory policy. */
     ck_assert_ptr_null(zn_env_get(&env, "ZENITH_CPUS"));
     ck_assert_ptr_null(zn_env_get(&env, "OMP_NUM_THREADS"));

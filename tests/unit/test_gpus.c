@@ -184,6 +184,36 @@ START_TEST(slurm_reader_stand_in_gpus)
 }
 END_TEST
 
+/* The count needs no topology and picks its list as zn_step_gpus_from_slurm does. */
+START_TEST(slurm_count_precedence)
+{
+    const char *step[] = {"SLURM_STEP_GPUS", "4,5", "SLURM_JOB_GPUS", "0-7", NULL};
+    const char *job[] = {"SLURM_JOB_GPUS", "0-2", "CUDA_VISIBLE_DEVICES", "0", NULL};
+    const char *uuids[] = {"CUDA_VISIBLE_DEVICES", "GPU-1a,GPU-2b,,GPU-3c", NULL};
+    const char *amd[] = {"ROCR_VISIBLE_DEVICES", "2,3", NULL};
+    const char *nodev[] = {"CUDA_VISIBLE_DEVICES", "NoDevFiles", NULL};
+    const char *bad[] = {"SLURM_STEP_GPUS", "0-x", NULL};
+    const char *none[] = {NULL};
+    struct zn_error err;
+    unsigned n = 99;
+
+    ck_assert_int_eq(zn_step_gpus_count_from_slurm(read_table, step, &n, &err), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(zn_step_gpus_count_from_slurm(read_table, job, &n, &err), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(zn_step_gpus_count_from_slurm(read_table, uuids, &n, &err), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(zn_step_gpus_count_from_slurm(read_table, amd, &n, &err), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(zn_step_gpus_count_from_slurm(read_table, nodev, &n, &err), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(zn_step_gpus_count_from_slurm(read_table, none, &n, &err), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(zn_step_gpus_count_from_slurm(read_table, bad, &n, &err), -1);
+    ck_assert_msg(strstr(err.text, "SLURM_STEP_GPUS"), "%s", err.text);
+}
+END_TEST
+
 int main(void)
 {
     TCase *tc = tcase_create("gpus");
@@ -194,5 +224,6 @@ int main(void)
     tcase_add_test(tc, node_without_gpus);
     tcase_add_test(tc, slurm_reader);
     tcase_add_test(tc, slurm_reader_stand_in_gpus);
+    tcase_add_test(tc, slurm_count_precedence);
     return test_run("gpus", tc);
 }

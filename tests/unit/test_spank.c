@@ -3,8 +3,11 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "spank/ledger.h"
 #include "spank/options.h"
 #include "spank/policy.h"
 #include "spank/settings.h"
@@ -219,6 +222,77 @@ START_TEST(decisions)
 }
 END_TEST
 
+static bool read_table(void *ctx, const char *name, char *buf, size_t len)
+{
+    for (const char *const *kv = ctx; kv[0]; kv += 2)
+        if (strcmp(kv[0], name) == 0 && kv[1][0]) {
+            snprintf(buf, len, "%s", kv[1]);
+            return true;
+        }
+    return false;
+}
+
+/* The command line wins over the ZENITH_* forms, an empty variable is not given, and the
+ * message names where a bad value came from. No Slurm: srun and slurmstepd differ only in the
+ * reader. */
+START_TEST(options_resolved_from_cli_and_environment)
+{
+    const char *env[] = {"ZENITH_BIND",      "numa", "ZENITH_MEM", "interleave",
+                         "ZENITH_HUGEPAGES", "",     NULL};
+    const char *bad_env[] = {"ZENITH_MEM", "near", NULL};
+    char bind[] = "core,verbose", gang[] = "";
+    struct zn_option_values cli = {0};
+    struct zn_spank_config cfg;
+    struct zn_request_opts o;
+    struct zn_error err;
+
+    ck_assert_int_eq(parse_args("hugepages_max=1G", NULL, &cfg, &err), 0);
+    ck_assert_msg(zn_spank_resolve_options(&cli, read_table, env, &cfg, &o, &err) == 0, "%s",
+                  err.text);
+    ck_assert(o.given[ZN_OPT_BIND] && o.bind == ZN_BIND_NUMA && !o.verbose);
+    ck_assert(o.given[ZN_OPT_MEM] && o.mem == ZN_MEM_INTERLEAVE);
+    ck_assert(!o.given[ZN_OPT_HUGEPAGES] && !o.given[ZN_OPT_GANG]);
+
+    cli.value[ZN_OPT_BIND] = bind;
+    cli.given[ZN_OPT_BIND] = true;
+    cli.value[ZN_OPT_GANG] = gang; /* --zenith-gang without a value */
+    cli.given[ZN_OPT_GANG] = true;
+    ck_assert_int_eq(zn_spank_resolve_options(&cli, read_table, env, &cfg, &o, &err), 0);
+    ck_assert(o.bind == ZN_BIND_CORE && o.verbose);
+    ck_assert(o.given[ZN_OPT_GANG] && o.gang == 0);
+
+    ck_assert_int_eq(zn_spank_resolve_options(&cli, read_table, bad_env, &cfg, &o, &err), -1);
+    ck_assert_msg(strstr(err.text, "ZENITH_MEM=near is not a memory policy"), "%s", err.text);
+    const char *big[] = {"ZENITH_HUGEPAGES", "2G", NULL};
+    ck_assert_int_eq(zn_spank_resolve_options(&cli, read_table, big, &cfg, &o, &err), -1);
+    ck_assert_msg(strstr(err.text, "hugepages_max"), "%s", err.text);
+}
+END_TEST
+
+/* The reservation (slurmstepd) and the release (epilog) find the same record. */
+START_TEST(hugepage_ledger_and_key)
+{
+    char *argv[] = {"state_dir=/run/zenith-test"};
+    char key[300], want[300], host[256] = "";
+    struct zn_hugepage_ledger ledger;
+    struct zn_error err;
+
+    ck_assert_str_eq(zn_spank_settings()->state_dir, ZN_DEFAULT_STATE_DIR);
+    ck_assert_int_eq(zn_spank_settings_load(1, argv, &err), 0);
+    ledger = zn_spank_ledger();
+    ck_assert_str_eq(ledger.state_dir, "/run/zenith-test");
+    ck_assert_str_eq(ledger.sysfs_root, "/sys");
+    char *bad[] = {"state_dir=relative"};
+    ck_assert_int_eq(zn_spank_settings_load(1, bad, &err), -1);
+    ck_assert_str_eq(zn_spank_ledger().state_dir, "/run/zenith-test"); /* kept */
+
+    gethostname(host, sizeof(host) - 1);
+    snprintf(want, sizeof(want), "4242.%s", host);
+    zn_spank_hugepage_key(4242, key, sizeof(key));
+    ck_assert_str_eq(key, want);
+}
+END_TEST
+
 int main(void)
 {
     TCase *tc = tcase_create("spank");
@@ -228,5 +302,7 @@ int main(void)
     tcase_add_test(tc, option_refusals_name_option_and_value);
     tcase_add_test(tc, hugepages_limit);
     tcase_add_test(tc, decisions);
+    tcase_add_test(tc, options_resolved_from_cli_and_environment);
+    tcase_add_test(tc, hugepage_ledger_and_key);
     return test_run("spank", tc);
 }
