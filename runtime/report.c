@@ -169,7 +169,11 @@ static void print_share_notes(FILE *out, const struct zn_plan *plan)
         fprintf(out,
                 "note: tasks got %u or %u %s: %u allowed %s do not divide evenly by %u tasks\n",
                 least, most, unit, used + plan->units_idle, unit, plan->ntasks);
-    if (plan->units_idle == 1)
+    if (plan->units_idle && plan->cores_per_task)
+        fprintf(out,
+                "note: %u allowed %s stay idle: every task gets the %u cores per task asked for\n",
+                plan->units_idle, unit, plan->cores_per_task);
+    else if (plan->units_idle == 1)
         fprintf(out,
                 "note: 1 allowed %.*s stays idle: handing it out would give a task two more than "
                 "another or move a task onto another NUMA node\n",

@@ -43,6 +43,8 @@ expect 0 "ZENITH_MEMS=4" "--mem prefer-hbm takes the HBM node beside the cores" 
 expect 1 "mem=hbm asks for HBM, but the topology" "--mem hbm refused without HBM" \
     -- --xml "$xml" --tasks 2 --mem hbm
 expect 0 "note: 1 allowed core stays idle" "an idle core explained" -- --xml "$xml" --tasks 3 --gpus 2-5
+expect 0 "26 allowed cores stay idle: every task gets the 3 cores per task asked for" \
+    "cores left by --cores-per-task explained" -- --xml "$xml" --tasks 2 --cores-per-task 3
 expect 0 "topology: live" "live topology" --
 expect 2 "zenith: --tasks=0 is out of range" "zero tasks" -- --xml "$xml" --tasks 0
 expect 2 "zenith: --bind=fast is not a bind mode" "bad bind mode" -- --tasks 2 --bind fast
