@@ -375,6 +375,15 @@ static void place_group_at_home(struct planner *p, const struct group *g, size_t
     }
 }
 
+/* Task i takes what it still needs from node d, as far as d has units free. */
+static void take_spare(struct planner *p, unsigned i, size_t d, unsigned *need, size_t *spare)
+{
+    unsigned give = spare[d] < need[i] ? (unsigned)spare[d] : need[i];
+    *take_of(p, i, d) += give;
+    spare[d] -= give;
+    need[i] -= give;
+}
+
 /* Tasks still short borrow in three rounds, each over all of them, so that one task's borrowing
  * does not break up the room another needed: first from nodes they already use, then the
  * nearest single node that holds all they lack, then node after node by nearness. */
@@ -383,25 +392,17 @@ static void borrow(struct planner *p, unsigned *need, size_t *spare, unsigned *o
     size_t nnuma = p->topo->nnuma;
     unsigned n = p->plan->ntasks;
 
-    for (unsigned i = 0; i < n; i++) {
-        for (size_t d = 0; d < nnuma && need[i]; d++) {
-            if (!*take_of(p, i, d) || !spare[d])
-                continue;
-            unsigned give = spare[d] < need[i] ? (unsigned)spare[d] : need[i];
-            *take_of(p, i, d) += give;
-            spare[d] -= give;
-            need[i] -= give;
-        }
-    }
+    for (unsigned i = 0; i < n; i++)
+        for (size_t d = 0; d < nnuma && need[i]; d++)
+            if (*take_of(p, i, d))
+                take_spare(p, i, d, need, spare);
     for (unsigned i = 0; i < n; i++) {
         if (!need[i])
             continue;
         nodes_by_nearness(p, i, order);
         for (size_t k = 0; k < nnuma; k++) {
             if (spare[order[k]] >= need[i]) {
-                *take_of(p, i, order[k]) += need[i];
-                spare[order[k]] -= need[i];
-                need[i] = 0;
+                take_spare(p, i, order[k], need, spare);
                 break;
             }
         }
@@ -410,12 +411,8 @@ static void borrow(struct planner *p, unsigned *need, size_t *spare, unsigned *o
         if (!need[i])
             continue;
         nodes_by_nearness(p, i, order);
-        for (size_t k = 0; k < nnuma && need[i]; k++) {
-            unsigned d = order[k], give = spare[d] < need[i] ? (unsigned)spare[d] : need[i];
-            *take_of(p, i, d) += give;
-            spare[d] -= give;
-            need[i] -= give;
-        }
+        for (size_t k = 0; k < nnuma && need[i]; k++)
+            take_spare(p, i, order[k], need, spare);
     }
 }
 
@@ -478,14 +475,14 @@ static size_t cache_run(const struct planner *p, const size_t *of_node, size_t c
 
 /* Hand out each node's units as one contiguous run per task, tasks in order. Where the node has
  * units to spare, a run that would cross into another L3 cache starts at that cache instead. */
-static void assign_units(struct planner *p)
+static int assign_units(struct planner *p)
 {
     const struct zn_topology *topo = p->topo;
     struct zn_plan *plan = p->plan;
     size_t *of_node = calloc(p->nunits ? p->nunits : 1, sizeof(*of_node));
 
     if (!of_node)
-        return;
+        return zn_fail(p->err, "out of memory");
     for (size_t d = 0; d < topo->nnuma; d++) {
         size_t count = 0, wanted = 0, u = 0;
         for (size_t k = 0; k < p->nunits; k++)
@@ -511,6 +508,7 @@ static void assign_units(struct planner *p)
         }
     }
     free(of_node);
+    return 0;
 }
 
 /* More tasks than CPUs: one CPU each, every allowed CPU running floor(n/P) or ceil(n/P) tasks.
@@ -603,8 +601,7 @@ static int plan_units(struct planner *p)
         return zn_fail(p->err, "out of memory");
     if (distribute(p, quota, per_task == 0) < 0)
         return -1;
-    assign_units(p);
-    return 0;
+    return assign_units(p);
 }
 
 /* ------------------------------------------------------------------ numa / socket / none */
@@ -670,17 +667,10 @@ static int plan_domains(struct planner *p, bool by_package)
 
 /* ------------------------------------------------------------------ memory, NICs, huge pages */
 
-static bool is_hbm(const struct zn_numa *numa)
-{
-    /* hwloc names Xeon Max's and KNL's on-package memory so. */
-    return !numa->has_cpus && numa->subtype &&
-           (strcmp(numa->subtype, "HBM") == 0 || strcmp(numa->subtype, "MCDRAM") == 0);
-}
-
 static bool topology_has_hbm(const struct zn_topology *topo)
 {
     for (size_t d = 0; d < topo->nnuma; d++)
-        if (is_hbm(&topo->numa[d]))
+        if (zn_numa_is_hbm(&topo->numa[d]))
             return true;
     return false;
 }
@@ -692,16 +682,16 @@ static void nearest_hbm(const struct planner *p, const struct zn_task_plan *t)
     const struct zn_topology *topo = p->topo;
 
     for (size_t d = 0; d < topo->nnuma; d++)
-        if (is_hbm(&topo->numa[d]) && hwloc_bitmap_intersects(topo->numa[d].near, t->cpus))
+        if (zn_numa_is_hbm(&topo->numa[d]) && hwloc_bitmap_intersects(topo->numa[d].near, t->cpus))
             hwloc_bitmap_set(t->mems, topo->numa[d].os_index);
     for (size_t d = 0; d < topo->nnuma && hwloc_bitmap_iszero(t->mems); d++)
         for (size_t c = 0; c < topo->ncores; c++)
-            if (is_hbm(&topo->numa[d]) && topo->numa[d].package >= 0 &&
+            if (zn_numa_is_hbm(&topo->numa[d]) && topo->numa[d].package >= 0 &&
                 topo->cores[c].package == topo->numa[d].package &&
                 hwloc_bitmap_intersects(topo->cores[c].pus, t->cpus))
                 hwloc_bitmap_set(t->mems, topo->numa[d].os_index);
     for (size_t d = 0; d < topo->nnuma && hwloc_bitmap_iszero(t->mems); d++)
-        if (is_hbm(&topo->numa[d]))
+        if (zn_numa_is_hbm(&topo->numa[d]))
             hwloc_bitmap_set(t->mems, topo->numa[d].os_index);
 }
 

@@ -53,6 +53,12 @@ static int package_index_of(hwloc_topology_t hw, hwloc_obj_t obj)
     return pkg ? (int)pkg->logical_index : -1;
 }
 
+bool zn_numa_is_hbm(const struct zn_numa *numa)
+{
+    return !numa->has_cpus && numa->subtype &&
+           (strcmp(numa->subtype, "HBM") == 0 || strcmp(numa->subtype, "MCDRAM") == 0);
+}
+
 int zn_topology_numa_by_os(const struct zn_topology *topo, unsigned os_index)
 {
     for (size_t i = 0; i < topo->nnuma; i++)

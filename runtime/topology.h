@@ -129,6 +129,10 @@ void zn_topology_destroy(struct zn_topology *topo);
 /* Index into topo->numa of the node with this OS index, or -1. */
 int zn_topology_numa_by_os(const struct zn_topology *topo, unsigned os_index);
 
+/* A memory-only node of on-package high-bandwidth memory in flat mode (hwloc's subtype HBM, or
+ * MCDRAM on Knights Landing). */
+bool zn_numa_is_hbm(const struct zn_numa *numa);
+
 /* Short human-readable names. */
 const char *zn_gpu_vendor_name(enum zn_gpu_vendor vendor);
 const char *zn_nic_kind_name(enum zn_nic_kind kind);

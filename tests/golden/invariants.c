@@ -279,11 +279,12 @@ static const char *check_memory(const struct zn_plan *plan)
                 hwloc_bitmap_set(expect, topo->numa[d].os_index);
         bool hbm = plan->mem == ZN_MEM_HBM || plan->mem == ZN_MEM_PREFER_HBM;
         for (size_t d = 0; d < topo->nnuma; d++)
-            if (topo->numa[d].has_cpus == hbm &&
+            if ((hbm ? !zn_numa_is_hbm(&topo->numa[d]) : !topo->numa[d].has_cpus) &&
                 hwloc_bitmap_isset(plan->tasks[i].mems, topo->numa[d].os_index))
-                bad = fail(hbm ? "task %u asked for HBM but allocates from node %u, which has CPUs"
-                               : "task %u allocates from memory-only node %u",
-                           i, topo->numa[d].os_index);
+                bad =
+                    fail(hbm ? "task %u asked for HBM but allocates from node %u, which is not HBM"
+                             : "task %u allocates from memory-only node %u",
+                         i, topo->numa[d].os_index);
         if (!bad && hbm && hwloc_bitmap_iszero(plan->tasks[i].mems))
             bad = fail("task %u asked for HBM but has no memory node", i);
         if (!bad && (plan->mem == ZN_MEM_LOCAL || plan->mem == ZN_MEM_BIND) &&

@@ -115,7 +115,7 @@ static char *render(const struct golden_case *gc, const struct zn_topology *topo
         ntasks = 0;
         for (size_t d = 0; d < topo->nnuma; d++) {
             ntasks += topo->numa[d].has_cpus ? 1 : 0;
-            hbm |= topo->numa[d].subtype && strcmp(topo->numa[d].subtype, "HBM") == 0;
+            hbm |= zn_numa_is_hbm(&topo->numa[d]);
         }
         if (!hbm) {
             *skip = true;
