@@ -23,7 +23,11 @@
  * - tar:      WebDataset shards (ustar; pax 'x' and GNU 'L' long names), a brace list such as
  *             /data/train-{000..127}.tar. A sample is the run of consecutive members whose
  *             names share a key (the path up to the first dot of the file name); its fields
- *             are the members (name after the key: "jpg", "cls", "seg.png").
+ *             are the members (name after the key: "jpg", "cls", "seg.png"). Only regular
+ *             files are fields (directories, links and devices are skipped, as are names with
+ *             no key, as WebDataset does); a field twice in a sample is an error. The archive
+ *             must end with its zero blocks (one is enough, as for GNU tar): a file ending
+ *             right after a member cannot be told from one cut at a member boundary.
  * - records:  fixed-size records in one file (record_bytes each; a trailing partial record is
  *             an error). */
 
@@ -66,13 +70,24 @@ uint64_t zn_dataset_samples(const struct zn_dataset *ds);
  * windows, so an epoch reads about the data once), else zn_dataset_samples. */
 uint64_t zn_dataset_epoch_samples(const struct zn_dataset *ds);
 
-/* Largest sample in bytes (for slot sizing), and bytes of all samples (tar, records). */
+/* Largest sample in bytes (for slot sizing): (seq_len+1)*token bytes for tokens/megatron, the
+ * largest sum of a sample's field sizes for tar, record_bytes for records. */
 uint64_t zn_dataset_max_sample_bytes(const struct zn_dataset *ds);
+
+/* Bytes of all the data samples are drawn from: the token stream (tokens/megatron), all fields
+ * (tar), all records (records). What one pass over the data reads. */
+uint64_t zn_dataset_total_bytes(const struct zn_dataset *ds);
+
+/* At most this many extents for any sample (tokens/records: 1; megatron: 1 when the sequences
+ * are adjacent in .bin, else a bound from the sequence lengths; tar: the most fields of a
+ * sample), so a caller can size its extent array once. */
+unsigned zn_dataset_max_extents(const struct zn_dataset *ds);
 
 /* Element size of the samples' data: token bytes for tokens/megatron, 1 otherwise. */
 unsigned zn_dataset_item_bytes(const struct zn_dataset *ds);
 
-/* Files: descriptors (O_DIRECT when asked) and names, for messages. */
+/* Files: descriptors (O_DIRECT when asked) and names, for messages. The data files only: tar's
+ * shards in order, megatron's .bin (its .idx is mapped and read at open). */
 unsigned zn_dataset_files(const struct zn_dataset *ds);
 int zn_dataset_fd(const struct zn_dataset *ds, unsigned file);
 const char *zn_dataset_file_name(const struct zn_dataset *ds, unsigned file);
@@ -83,12 +98,16 @@ const char *zn_dataset_file_name(const struct zn_dataset *ds, unsigned file);
 int zn_dataset_extents(const struct zn_dataset *ds, uint64_t sample, struct zn_extent *ext,
                        unsigned max);
 
-/* tar only: the fields (same order as the extents), valid while the dataset is open; the
- * count, or -1 for another format or an out-of-range sample. */
-int zn_dataset_fields(const struct zn_dataset *ds, uint64_t sample, const struct zn_field **fields);
+/* tar only: the fields (same order as the extents), written to fields like the extents (the
+ * count is returned, which may exceed max; only max are written); the names stay valid while
+ * the dataset is open. -1 for another format or an out-of-range sample. The index keeps 16
+ * bytes per field, not a struct zn_field (32), hence the caller's array. */
+int zn_dataset_fields(const struct zn_dataset *ds, uint64_t sample, struct zn_field *fields,
+                      unsigned max);
 
 /* Shards (tar: one per file; other formats: 1), and the first sample of each: samples of shard
- * s are shard_first(s) .. shard_first(s+1)-1, in file order. */
+ * s are shard_first(s) .. shard_first(s+1)-1, in file order; shard_first(shards) (and beyond)
+ * is the sample count. A tar shard may hold no samples. */
 unsigned zn_dataset_shards(const struct zn_dataset *ds);
 uint64_t zn_dataset_shard_first(const struct zn_dataset *ds, unsigned shard);
 
