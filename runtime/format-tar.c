@@ -18,7 +18,8 @@
  * - only regular files ('0', NUL, '7') become fields; directories, links, devices, FIFOs and
  *   unknown types are skipped, as WebDataset skips what is not a regular file; so are names
  *   without a dot in the file name or starting with one, which have no key (WebDataset skips
- *   them too); GNU sparse and multi-volume members are refused (their data is not the file);
+ *   them too), and WebDataset's own metadata (a first path component such as __meta__); GNU
+ *   sparse and multi-volume members are refused (their data is not the file);
  * - a sample is the run of consecutive members with one key; a field name twice in a run is an
  *   error (WebDataset raises too);
  * - the end: two zero blocks, or one (GNU tar accepts a lone zero block: every member before
@@ -351,6 +352,15 @@ static void end_sample(struct builder *b)
     b->sample_bytes = 0;
 }
 
+/* WebDataset's metadata members (its skip_meta, "__[^/]*__($|/)"): a first path component
+ * like __meta__. */
+static bool is_meta(const char *name)
+{
+    size_t first = strcspn(name, "/");
+    return first >= 4 && name[0] == '_' && name[1] == '_' && name[first - 1] == '_' &&
+           name[first - 2] == '_';
+}
+
 /* A regular member: a field of the current sample or the first of a new one. */
 static int add_member(struct builder *b, struct header_reader *r, const char *name,
                       uint64_t header_at, uint64_t data_at, uint64_t size, struct zn_error *err)
@@ -361,7 +371,7 @@ static int add_member(struct builder *b, struct header_reader *r, const char *na
     size_t key_len;
     uint32_t id;
 
-    if (!dot || dot == base || (base[0] == '_' && base[1] == '_'))
+    if (!dot || dot == base || is_meta(name))
         return 0;
     key_len = (size_t)(dot - name);
     if (!b->key || strlen(b->key) != key_len || memcmp(b->key, name, key_len) != 0) {

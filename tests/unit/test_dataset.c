@@ -1005,6 +1005,32 @@ START_TEST(tar_damaged)
 }
 END_TEST
 
+START_TEST(tar_names_without_a_key)
+{
+    struct zn_field fields[4];
+    struct zn_dataset *ds;
+    const char *path = in_dir("names.tar");
+
+    /* WebDataset's metadata, a hidden file and a file without a dot have no key; "__x" is an
+     * ordinary key; "a.b/c.d.e" is key "a.b/c", field "d.e". */
+    run(fmt("/usr/bin/python3 -c 'import io, sys, tarfile\n"
+            "t = tarfile.open(sys.argv[1], \"w\", format=tarfile.USTAR_FORMAT)\n"
+            "for n in sys.argv[2:]:\n"
+            "    i = tarfile.TarInfo(n); i.size = len(n); t.addfile(i, io.BytesIO(n.encode()))\n"
+            "t.close()' '%s' __meta__/info.json .hidden.jpg README __x.jpg a.b/c.d.e",
+            path));
+    ds = open_ok((struct zn_dataset_options){.format = ZN_FORMAT_TAR, .path = path});
+    ck_assert_uint_eq(zn_dataset_samples(ds), 2);
+    ck_assert_int_eq(zn_dataset_fields(ds, 0, fields, 4), 1);
+    ck_assert_str_eq(fields[0].name, "jpg");
+    ck_assert_uint_eq(fields[0].extent.length, strlen("__x.jpg"));
+    ck_assert_int_eq(zn_dataset_fields(ds, 1, fields, 4), 1);
+    ck_assert_str_eq(fields[0].name, "d.e");
+    ck_assert_uint_eq(fields[0].extent.length, strlen("a.b/c.d.e"));
+    zn_dataset_close(ds);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ brace lists */
 
 static void check_expansion(const char *pattern, const char *const *want, size_t nwant)
@@ -1094,6 +1120,7 @@ int main(void)
     tcase_add_test(tc, megatron_damaged);
     tcase_add_test(tc, tar_gnu_pax_ustar_python);
     tcase_add_test(tc, tar_damaged);
+    tcase_add_test(tc, tar_names_without_a_key);
     tcase_add_test(tc, brace_expansion);
     return test_run("dataset", tc);
 }
