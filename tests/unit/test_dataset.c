@@ -23,7 +23,9 @@
     ck_assert_msg(strstr((err).text, needle) != NULL, "'%s' does not mention '%s'", (err).text,    \
                   needle)
 
-static char dir[64];
+/* Each test's directory is made under one base that main() removes after all tests: Check
+ * runs no teardown after a failed assertion, which would leave the test's files behind. */
+static char base[64], dir[128];
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -32,13 +34,18 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 static void make_dir(void)
 {
-    strcpy(dir, "/tmp/zn-dataset-XXXXXX");
+    snprintf(dir, sizeof(dir), "%s/test-XXXXXX", base);
     ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
 static void remove_dir(void)
 {
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void remove_base(void)
+{
+    nftw(base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* dir/name in one of a few rotating buffers, so a call can use several. */
@@ -1108,6 +1115,13 @@ END_TEST
 int main(void)
 {
     TCase *tc = tcase_create("dataset");
+    int rc;
+
+    strcpy(base, "/tmp/zn-dataset-XXXXXX");
+    if (!mkdtemp(base)) {
+        perror("mkdtemp /tmp/zn-dataset-XXXXXX");
+        return 1;
+    }
     tcase_add_checked_fixture(tc, make_dir, remove_dir);
     tcase_add_test(tc, tokens_u16_packed_and_random);
     tcase_add_test(tc, tokens_u32_and_edges);
@@ -1122,5 +1136,7 @@ int main(void)
     tcase_add_test(tc, tar_damaged);
     tcase_add_test(tc, tar_names_without_a_key);
     tcase_add_test(tc, brace_expansion);
-    return test_run("dataset", tc);
+    rc = test_run("dataset", tc);
+    remove_base();
+    return rc;
 }
