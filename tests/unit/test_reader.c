@@ -41,6 +41,9 @@
 static char data_dir[64], data_path[96];
 static char direct_dir[64], direct_path[96]; /* "" when no filesystem here takes O_DIRECT */
 static char direct_skip[200], uring_skip[200];
+/* Whether a region of REGION_BYTES can be registered here (RLIMIT_MEMLOCK without
+ * CAP_IPC_LOCK may forbid it): the cases that expect fixed buffers expect plain reads then. */
+static bool fixed_ok;
 
 /* ----------------------------------------------------------------- the file */
 
@@ -140,10 +143,22 @@ static void fixture_setup(void)
         }
     }
     rc = io_uring_queue_init(4, &ring, 0);
-    if (rc < 0)
+    if (rc < 0) {
         snprintf(uring_skip, sizeof(uring_skip), "io_uring_setup: %s", strerror(-rc));
-    else
+    } else {
+        struct iovec iov = {.iov_len = REGION_BYTES};
+        iov.iov_base =
+            mmap(NULL, REGION_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        fixed_ok = iov.iov_base != MAP_FAILED && io_uring_register_buffers(&ring, &iov, 1) == 0;
+        if (!fixed_ok)
+            printf("test_reader: registering %" PRIu64 " bytes fails here (RLIMIT_MEMLOCK?): the "
+                   "io_uring cases read without fixed buffers\n",
+                   (uint64_t)REGION_BYTES);
+        fflush(stdout);
         io_uring_queue_exit(&ring);
+        if (iov.iov_base != MAP_FAILED)
+            munmap(iov.iov_base, REGION_BYTES);
+    }
 }
 
 static void fixture_teardown(void)
@@ -353,9 +368,14 @@ static void read_shapes(bool async, bool with_arena)
         int fd = open_data(0);
         const char *why;
 
-        ck_assert_str_eq(zn_reader_describe(r),
-                         async ? "io_uring, fixed buffers, async" : "io_uring, fixed buffers");
-        ck_assert_str_eq(zn_reader_notice(r), "");
+        if (fixed_ok) {
+            ck_assert_str_eq(zn_reader_describe(r),
+                             async ? "io_uring, fixed buffers, async" : "io_uring, fixed buffers");
+            ck_assert_str_eq(zn_reader_notice(r), "");
+        } else {
+            ck_assert_str_eq(zn_reader_describe(r), async ? "io_uring, async" : "io_uring");
+            ck_mentions(zn_reader_notice(r), "RLIMIT_MEMLOCK");
+        }
         why = read_all(r, fd, region, len, shapes[i].request, FILE_BYTES, false);
         ck_assert_msg(why == NULL, "depth %u, read size %" PRIu32 ", requests of %" PRIu64 ": %s",
                       shapes[i].queue_depth, shapes[i].read_size, shapes[i].request, why);
@@ -427,7 +447,12 @@ START_TEST(fixed_buffers_past_one_gib)
         mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     ck_assert_ptr_ne(region, MAP_FAILED);
     r = reader_or_fail(&o, region, len);
-    ck_assert_str_eq(zn_reader_describe(r), "io_uring, fixed buffers");
+    if (strcmp(zn_reader_describe(r), "io_uring, fixed buffers") != 0) {
+        skipped(__func__, zn_reader_notice(r));
+        zn_reader_destroy(r);
+        munmap(region, len);
+        return;
+    }
     fd = open_data(0);
     for (size_t i = 0; i < sizeof(at_region) / sizeof(at_region[0]); i++) {
         uint64_t file_at = 3 * MB + i * 4096 * 7;
@@ -927,7 +952,7 @@ START_TEST(workers_stay_on_the_given_cpus)
     CPU_ZERO(&cpus);
     CPU_SET(cpu, &cpus);
     r = reader_or_fail(&o, region, REGION_BYTES);
-    ck_assert_str_eq(zn_reader_notice(r), "");
+    ck_assert_msg(strstr(zn_reader_notice(r), "workers") == NULL, "%s", zn_reader_notice(r));
     fd = open_data(0);
     /* Many reads at once, so that io-wq starts as many workers as it may. */
     for (unsigned i = 0; i < 16; i++)
