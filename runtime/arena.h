@@ -27,7 +27,8 @@ struct zn_arena_params {
     uint32_t header_bytes;   /* caller's header (e.g. the data service's descriptors) */
     uint32_t ring_item_size; /* both rings: SPSC, capacity = slots rounded up to a power of 2 */
     uint64_t hugepage_size;  /* 0: the job reserved none; else try MFD_HUGETLB of that size */
-    int numa_node;           /* OS index; -1: no binding */
+    int numa_node;           /* OS index; -1: no binding. A node that cannot be bound (none such,
+                              * mbind refused) costs locality, not the arena: a note, unbound */
     const char *name;        /* memfd name, shown in /proc/PID/maps ("zenith-data.rank3") */
 };
 
@@ -55,7 +56,10 @@ struct zn_arena {
 int zn_arena_create(const struct zn_arena_params *p, struct zn_arena *a, struct zn_error *err);
 
 /* Map an arena created by another process from its descriptor and check its layout (sizes,
- * rings) against the descriptor's size before anything in it is trusted. */
+ * rings) against the descriptor's size before anything in it is trusted. Only a memfd sealed
+ * against resizing is taken (zn_arena_create seals it), so the checked size cannot shrink
+ * under the mapping. On success the arena owns fd (zn_arena_close closes it); on failure fd
+ * stays the caller's, open. */
 int zn_arena_attach(int fd, struct zn_arena *a, struct zn_error *err);
 
 /* Unmap and close (either side). Safe on a zeroed or already closed arena. */

@@ -28,7 +28,8 @@ struct zn_reader_options {
     bool direct;                    /* the caller opened its files O_DIRECT: offsets, lengths and
                                      * addresses must be multiples of 4096, checked on submit */
     const cpu_set_t *cpus;          /* io-wq workers' CPUs (the rank's); NULL: inherited */
-    unsigned max_workers;           /* io-wq bound workers; 0: the kernel's default */
+    unsigned max_workers;           /* io-wq workers, bound and unbound each (IOSQE_ASYNC reads
+                                     * count as unbound); 0: the kernel's default */
 };
 
 struct zn_reader;
@@ -54,6 +55,7 @@ int zn_reader_submit(struct zn_reader *r, int fd, uint64_t offset, uint64_t len,
 int zn_reader_reap(struct zn_reader *r, struct zn_read_done *done, unsigned max, bool wait,
                    struct zn_error *err);
 
+/* Requests submitted and not yet returned by zn_reader_reap (finished or not). */
 unsigned zn_reader_in_flight(const struct zn_reader *r);
 
 /* "io_uring, fixed buffers, async" or "pread" */
