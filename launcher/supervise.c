@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +92,11 @@ int zr_signals_block(struct zn_error *err)
     return 0;
 }
 
+void zr_inherit_fd(int fd)
+{
+    remember(fd);
+}
+
 int zr_signal_pending(void)
 {
     sigset_t pending;
@@ -105,39 +109,60 @@ int zr_signal_pending(void)
     return 0;
 }
 
+/* The child's side of zr_spawn, between vfork and exec: it shares zenith-run's memory, so it
+ * only makes system calls and writes *exec_errno. */
+static void exec_child(char *const argv[], char *const envp[], pid_t parent,
+                       volatile int *exec_errno)
+{
+    sigset_t none;
+
+    /* Killed with zenith-run, whatever kills zenith-run (kill -9 included): a program left
+     * behind would keep running outside the step's tracking and keep its data service's
+     * shared memory mapped. The parent may already be gone when this runs. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) {
+        *exec_errno = ESRCH;
+        _exit(127);
+    }
+    for (size_t i = 0; i < NFORWARDED; i++)
+        signal(forwarded[i], SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execvpe(argv[0], argv, envp);
+    *exec_errno = errno;
+    _exit(127);
+}
+
 int zr_spawn(char *const argv[], char *const envp[], int ready_write_fd, struct zr_child *child,
              struct zn_error *err)
 {
-    posix_spawnattr_t attr;
-    sigset_t none, defaults;
-    int rc;
+    volatile int exec_errno = 0;
+    pid_t parent = getpid(), pid;
 
     child->pid = -1;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    for (size_t i = 0; i < NFORWARDED; i++)
-        sigaddset(&defaults, forwarded[i]);
-    sigaddset(&defaults, SIGCHLD);
-    sigaddset(&defaults, SIGPIPE);
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     for_each_fd(close_on_exec_unless_inherited);
     if (ready_write_fd >= 0) {
         /* Only the write end crosses exec; the read end stays close-on-exec. */
         int flags = fcntl(ready_write_fd, F_GETFD);
         fcntl(ready_write_fd, F_SETFD, flags & ~FD_CLOEXEC);
     }
-    rc = posix_spawnp(&child->pid, argv[0], NULL, &attr, argv, envp);
-    posix_spawnattr_destroy(&attr);
+    /* vfork, as posix_spawn does inside: no copy of zenith-run's page tables, and the parent
+     * resumes only once the child has exec'd or failed to, with the reason in exec_errno. */
+    pid = vfork();
+    if (pid == 0)
+        exec_child(argv, envp, parent, &exec_errno);
     if (ready_write_fd >= 0)
         close(ready_write_fd);
-    if (rc != 0) {
-        child->pid = -1;
+    if (pid < 0)
+        return zn_fail(err, "cannot start %s: %s", argv[0], strerror(errno));
+    if (exec_errno) {
+        int rc = exec_errno;
+        waitpid(pid, NULL, 0);
         return zn_fail(err, "cannot start %s: %s%s", argv[0], strerror(rc),
                        rc == ENOENT ? " (not found in PATH)" : "");
     }
+    child->pid = pid;
     return 0;
 }
 
