@@ -9,7 +9,7 @@
 #include "launcher/options.h"
 #include "runtime/parse.h"
 
-const char zr_usage[] =
+static const char usage_head[] =
     "Usage: srun [SRUN OPTIONS] zenith-run [OPTIONS] [--] PROGRAM [ARGS...]\n"
     "\n"
     "Starts PROGRAM as one rank of a distributed job: bootstraps through PMIx (srun\n"
@@ -35,6 +35,11 @@ const char zr_usage[] =
     "      --preflight-size SIZE all-reduce size (default: 64M)\n"
     "      --preflight-min-busbw GBPS\n"
     "                            fail the step when a rank measures less (default: report only)\n"
+    "  -d, --data SPEC           start this rank's data service: its share of the data\n"
+    "                            read ahead into shared memory for PROGRAM (zenith.data, or\n"
+    "                            the C API of runtime/dataplane.h); SPEC is key=value,...:\n"
+    ;
+static const char usage_tail[] =
     "  -t, --timing              print each rank's start-up time breakdown\n"
     "  -v, --verbose             print one line per rank: rank, node and how it bootstrapped\n"
     "  -h, --help                show this help\n"
@@ -42,11 +47,19 @@ const char zr_usage[] =
     "\n"
     "Every option also reads ZENITH_<NAME> from the environment (ZENITH_BIND, ZENITH_MEM,\n"
     "ZENITH_PORT_RANGE, ZENITH_MASTER_ADDR, ZENITH_IFACE, ZENITH_SHARE_GPUS=1,\n"
-    "ZENITH_PREFLIGHT=1, ZENITH_PREFLIGHT_SIZE, ZENITH_PREFLIGHT_MIN_BUSBW, ZENITH_TIMING=1,\n"
+    "ZENITH_PREFLIGHT=1, ZENITH_PREFLIGHT_SIZE, ZENITH_PREFLIGHT_MIN_BUSBW, ZENITH_DATA,\n"
+    "ZENITH_TIMING=1,\n"
     "ZENITH_VERBOSE=1); the command line wins.\n"
     "\n"
     "Example: srun -N4 --ntasks-per-node=2 --mpi=pmix zenith-run python3 train.py\n"
     "See zenith-run(1).\n";
+
+void zr_print_usage(FILE *out)
+{
+    fputs(usage_head, out);
+    fputs(zn_dataspec_help, out);
+    fputs(usage_tail, out);
+}
 
 enum {
     OPT_SHARE_GPUS = 256,
@@ -112,6 +125,7 @@ static const struct option_target targets[] = {
     {OPT_PREFLIGHT, "--preflight", "ZENITH_PREFLIGHT"},
     {OPT_PREFLIGHT_SIZE, "--preflight-size", "ZENITH_PREFLIGHT_SIZE"},
     {OPT_PREFLIGHT_MIN_BUSBW, "--preflight-min-busbw", "ZENITH_PREFLIGHT_MIN_BUSBW"},
+    {'d', "--data", "ZENITH_DATA"},
     {'t', "--timing", "ZENITH_TIMING"},
     {'v', "--verbose", "ZENITH_VERBOSE"},
 };
@@ -139,6 +153,12 @@ static int set_value(struct zr_options *opts, const struct option_target *t, con
         return parse_flag(what, value, &opts->share_gpus, err);
     case OPT_PREFLIGHT:
         return parse_flag(what, value, &opts->preflight, err);
+    case 'd':
+        zn_dataspec_clear(&opts->data);
+        if (zn_dataspec_parse(what, value, &opts->data, err) < 0)
+            return -1;
+        opts->data_given = true;
+        return 0;
     case 't':
         return parse_flag(what, value, &opts->timing, err);
     case 'v':
@@ -172,6 +192,7 @@ enum zr_parse_result zr_options_parse(int argc, char **argv, struct zr_options *
         {"preflight", no_argument, NULL, OPT_PREFLIGHT},
         {"preflight-size", required_argument, NULL, OPT_PREFLIGHT_SIZE},
         {"preflight-min-busbw", required_argument, NULL, OPT_PREFLIGHT_MIN_BUSBW},
+        {"data", required_argument, NULL, 'd'},
         {"timing", no_argument, NULL, 't'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -191,7 +212,7 @@ enum zr_parse_result zr_options_parse(int argc, char **argv, struct zr_options *
     optind = 1;
     opterr = 0;
     /* '+': options end at PROGRAM, so its own options are left alone. */
-    while ((c = getopt_long(argc, argv, "+:b:m:p:a:i:tvhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:b:m:p:a:i:d:tvhV", longopts, NULL)) != -1) {
         const struct option_target *t;
 
         if (c == 'h')
@@ -223,4 +244,10 @@ enum zr_parse_result zr_options_parse(int argc, char **argv, struct zr_options *
     }
     opts->program = &argv[optind];
     return ZR_PARSE_RUN;
+}
+
+void zr_options_clear(struct zr_options *opts)
+{
+    zn_dataspec_clear(&opts->data);
+    opts->data_given = false;
 }

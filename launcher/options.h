@@ -4,7 +4,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "runtime/dataspec.h"
 #include "runtime/error.h"
 #include "runtime/plan.h"
 
@@ -22,6 +24,8 @@ struct zr_options {
     bool preflight;
     uint64_t preflight_bytes;
     double preflight_min_busbw; /* GB/s; 0: report only */
+    bool data_given;         /* --data / ZENITH_DATA: start the CPU data service */
+    struct zn_dataspec data; /* owns its path: zr_options_clear */
     bool timing;
     bool verbose;
     char **program; /* argv of the child, NULL-terminated */
@@ -33,6 +37,9 @@ enum zr_parse_result { ZR_PARSE_RUN, ZR_PARSE_HELP, ZR_PARSE_VERSION, ZR_PARSE_E
 enum zr_parse_result zr_options_parse(int argc, char **argv, struct zr_options *opts,
                                       struct zn_error *err);
 
-extern const char zr_usage[];
+void zr_options_clear(struct zr_options *opts);
+
+/* --help */
+void zr_print_usage(FILE *out);
 
 #endif

@@ -4,10 +4,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "launcher/data.h"
 #include "launcher/services.h"
 
-/* NULL-terminated, in start order. No service exists yet. */
-static const struct zr_service *const services[] = {NULL};
+/* NULL-terminated, in start order. */
+static const struct zr_service *const services[] = {&zr_data_service, NULL};
 
 static size_t started;
 

@@ -8,7 +8,8 @@
 /* Per-rank services that live exactly as long as the program: started after the exchange (so
  * they know the whole job and rank 0's rendezvous), before the program (so they can hand it
  * variables, e.g. where to reach them), and stopped after it exited, in reverse order. The CPU
- * dataplane is the first one to be listed in services.c. */
+ * data service (data.c) is the first one listed in services.c; a service with nothing to do
+ * for this run (no --data) starts as a no-op. */
 struct zr_service {
     const char *name;
     int (*start)(const struct zr_world *w, const struct zr_rendezvous *rv, struct zn_env *child_env,

@@ -7,16 +7,20 @@
 
 #include "runtime/error.h"
 
-/* The child: started with posix_spawn (a fork of a large parent copies its page tables), sent
- * every signal Slurm and users use to talk to a job (TERM before KILL, INT, HUP, USR1/USR2 for
- * requeue and checkpoints) that did not reach it already, waited for, and its exit status
- * returned. zenith-run is the
- * child's subreaper: whatever the child leaves running when it exits is ended too. */
+/* The child: started with vfork and exec (a fork of a large parent copies its page tables) and
+ * bound to die with zenith-run (PR_SET_PDEATHSIG), sent every signal Slurm and users use to
+ * talk to a job (TERM before KILL, INT, HUP, USR1/USR2 for requeue and checkpoints) that did not
+ * reach it already, waited for, and its exit status returned. zenith-run is the child's
+ * subreaper: whatever the child leaves running when it exits is ended too. */
 
 /* Block the forwarded signals and SIGCHLD in the calling thread, and note the descriptors
  * zenith-run was given (only those reach the program). Call first in main, before any thread
  * exists, so threads started later (PMIx's, NCCL's) leave the signals to the supervisor. */
 int zr_signals_block(struct zn_error *err);
+
+/* Hand fd to the program too (a service's descriptor, e.g. the data service's arena); the
+ * caller clears its close-on-exec flag. */
+void zr_inherit_fd(int fd);
 
 /* A signal zenith-run received before the child existed (Slurm cancelled the step during
  * start-up): 0 when none. */

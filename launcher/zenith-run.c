@@ -18,6 +18,7 @@
 #include "runtime/topology.h"
 #include "launcher/address.h"
 #include "launcher/contract.h"
+#include "launcher/data.h"
 #include "launcher/nccl.h"
 #include "launcher/options.h"
 #include "launcher/placement.h"
@@ -323,6 +324,9 @@ static int start_up(struct run *r)
 
     int rc = zr_place(&r->opts, &r->world, &r->place, &mine);
 
+    /* The data is checked before the exchange: a rank that cannot read it stops them all. */
+    if (rc == 0 && r->opts.data_given)
+        rc = zr_data_prepare(&r->opts.data, &r->world, &r->place, r->opts.verbose, &mine);
     lap(r, PH_PLAN);
     if (rc == 0 && (r->world.rank == 0 || r->world.via == ZR_BOOT_SLURM)) {
         rc = make_rendezvous(r, &mine);
@@ -354,11 +358,12 @@ static int run_program(struct run *r)
         perror("zenith: cannot create the readiness pipe");
         return EXIT_STARTUP;
     }
-    envp = child_environment(r, &extra, pipefd[1], &err);
-    if (!envp || zr_services_start(&r->world, &r->rv, &extra, &err) < 0) {
+    /* Services first: their variables (where to reach them) go into the program's environment. */
+    if (zr_services_start(&r->world, &r->rv, &extra, &err) < 0 ||
+        !(envp = child_environment(r, &extra, pipefd[1], &err))) {
         fprintf(stderr, "%s\n", err.text);
         close(pipefd[1]);
-        goto out;
+        goto stop;
     }
     if (r->opts.verbose)
         print_placement(r);
@@ -388,7 +393,6 @@ static int run_program(struct run *r)
     code = how.code;
 stop:
     zr_services_stop();
-out:
     if (pipefd[0] >= 0)
         close(pipefd[0]);
     zr_child_env_free(envp);
@@ -415,7 +419,7 @@ int main(int argc, char **argv)
     }
     switch (zr_options_parse(argc, argv, &r.opts, &err)) {
     case ZR_PARSE_HELP:
-        fputs(zr_usage, stdout);
+        zr_print_usage(stdout);
         return 0;
     case ZR_PARSE_VERSION:
         printf("zenith-run %s\n", PACKAGE_VERSION);
@@ -442,8 +446,10 @@ int main(int argc, char **argv)
 
     if (start_up(&r) == 0)
         code = run_program(&r);
+    zr_data_release();
     zr_world_finalize(&r.world);
     zr_port_release(&r.port);
     zr_placement_clear(&r.place);
+    zr_options_clear(&r.opts);
     return code;
 }

@@ -25,6 +25,21 @@ check 3 "bye" "the program's exit status" sh -c 'echo bye; exit 3'
 check 143 "zenith: rank 0 (" "killed by a signal: 128+N and a message" sh -c 'kill -TERM $$'
 check 127 "zenith: cannot start zenith-no-such-program" "program not found" zenith-no-such-program
 check 0 "timing rank 0" "--timing" --timing true
+# The data service of a process alone: a real token file, checked by a C consumer.
+data="${TMPDIR:-/tmp}/zenith-run-cli-data-$$"
+mkdir -p "$data"
+/usr/bin/python3 -c "
+import array, sys
+array.array('H', (t % 65521 for t in range(16 * 100 + 1))).tofile(open(sys.argv[1], 'wb'))" "$data/train.bin"
+dp_check="${ZENITH_BUILDDIR:-.}/tests/integration/dp_check"
+check 0 "dp_check: rank 0: 13 batches, 100 samples" "--data feeds the program" \
+    --data "path=$data/train.bin,seq_len=16" "$dp_check" "$data/ids"
+ZENITH_DATA="path=$data/train.bin,seq_len=16,io=pread" check 0 "; pread" "ZENITH_DATA, pread" \
+    "$dp_check" "$data/ids"
+check 2 "zenith: --data: unknown key 'colour'" "unknown SPEC key" --data "path=$data/train.bin,seq_len=16,colour=red" true
+ZENITH_DATA="path=$data/train.bin" check 2 "zenith: ZENITH_DATA: format=tokens needs seq_len=N" "SPEC without seq_len" true
+check 1 "$data/missing.bin" "a missing data file" --data "path=$data/missing.bin,seq_len=16" true
+rm -rf "$data"
 check 0 "ready " "--timing reports readiness" --timing sh -c 'echo 1 >&$ZENITH_READY_FD'
 left=$(ls "$ZENITH_PORT_DIR" 2>/dev/null | grep -c '^[0-9]')
 [ "$left" -eq 0 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "not ok - $left port claims left"; }

@@ -113,6 +113,8 @@ START_TEST(options_refused)
         {{"--preflight-size", "0", "true"}, "--preflight-size"},
         {{"--preflight-min-busbw", "-1", "true"}, "--preflight-min-busbw '-1' is not a bandwidth"},
         {{"--frobnicate", "true"}, "unknown option --frobnicate"},
+        {{"--data", "seq_len=8", "true"}, "--data: path= is missing"},
+        {{"--data", "path=/d/x.bin,seq_len=8,colour=red", "true"}, "--data: unknown key 'colour'"},
         {{"--bind"}, "--bind needs a value"},
         {{"-t"}, "no program to run"},
     };
