@@ -142,6 +142,21 @@ static int view_of(struct zn_dp_consumer *c, uint64_t item, struct zn_dp_view *v
     v->batch = b;
     v->samples = (const struct zn_dp_sample *)(b + 1);
     v->fields = (const struct zn_dp_field *)(v->samples + h->max_samples_per_batch);
+    /* Every sample and field inside the payload: a program may index with them blindly. */
+    for (uint32_t i = 0; i < b->samples; i++) {
+        const struct zn_dp_sample *s = &v->samples[i];
+        if (s->offset > b->bytes || s->length > b->bytes - s->offset ||
+            s->first_field > b->fields || s->fields > b->fields - s->first_field)
+            return zn_fail(err, "sample %u of batch %llu in the data service's slot %u is damaged",
+                           i, (unsigned long long)b->seq, (unsigned)item);
+    }
+    for (uint32_t i = 0; i < b->fields; i++) {
+        const struct zn_dp_field *f = &v->fields[i];
+        if (f->offset > b->bytes || f->length > b->bytes - f->offset || f->name >= h->names ||
+            f->sample >= b->samples)
+            return zn_fail(err, "field %u of batch %llu in the data service's slot %u is damaged",
+                           i, (unsigned long long)b->seq, (unsigned)item);
+    }
     v->data = slot + h->payload_offset;
     v->bytes = b->bytes;
     v->slot = (uint32_t)item;

@@ -26,7 +26,8 @@ const char zn_dataspec_help[] =
     "      epochs=N         epochs to deliver, 0 for no end (default 1)\n"
     "      block=N          tar: shuffle within blocks of N samples (default 1024)\n"
     "      slots=N          batches in shared memory (default 8)\n"
-    "      queue_depth=N, read_size=SIZE, async=0|1, direct=0|1, io=auto|uring|pread\n"
+    "      queue_depth=N, read_size=SIZE, direct=0|1, io=auto|uring|pread\n"
+    "      async=0|1        reads copied by io_uring's workers (default: with 2+ CPUs)\n"
     "      on_error=skip,max_errors=N  leave unreadable samples out (default: fail)\n";
 
 struct key {
@@ -244,6 +245,7 @@ static int set_read_size(struct zn_dataspec *s, const char *what, const char *ke
 static int set_async(struct zn_dataspec *s, const char *what, const char *key, const char *value,
                      struct zn_error *err)
 {
+    s->async_given = true;
     return boolean(what, key, value, &s->async, err);
 }
 

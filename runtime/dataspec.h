@@ -31,6 +31,7 @@ struct zn_dataspec {
     uint32_t queue_depth;
     uint32_t read_size;
     bool async;
+    bool async_given; /* else: on when the rank has two CPUs or more */
     enum zn_reader_backend io;
     enum zn_on_error on_error;
     uint64_t max_errors; /* with on_error=skip: fail after this many damaged samples */

@@ -655,7 +655,11 @@ int zn_engine_start(struct zn_engine *e, struct zn_error *err)
     ro.backend = e->spec.io;
     ro.queue_depth = e->spec.queue_depth;
     ro.read_size = e->spec.read_size;
-    ro.async = e->spec.async;
+    /* Page-cache copies leave the engine's thread for io-wq where the rank has a CPU to spare
+     * (twice one core's copy rate, measured here); with one CPU they would only compete. */
+    ro.async = e->spec.async_given ? e->spec.async
+                                   : !e->have_cpus || CPU_COUNT(&e->cpus) >= 2;
+    ro.plain_buffers = e->arena.backing == ZN_ARENA_BASE_PAGES;
     ro.direct = e->spec.dataset.direct;
     ro.cpus = e->have_cpus ? &e->cpus : NULL;
     e->reader = zn_reader_create(&ro, e->arena.slot0, (size_t)e->arena.slots * e->arena.slot_bytes,

@@ -510,7 +510,8 @@ struct zn_reader *zn_reader_create(const struct zn_reader_options *o, void *regi
             r->requests[i].next_free = r->free_requests;
             r->free_requests = &r->requests[i];
         }
-        register_region(r);
+        if (!o->plain_buffers)
+            register_region(r);
         if (o->cpus) {
             rc = io_uring_register_iowq_aff(&r->ring, sizeof(*o->cpus), o->cpus);
             if (rc < 0)

@@ -95,6 +95,18 @@ static void check_tokens(const struct zn_dp_view *v, unsigned seq_len, bool rand
     }
 }
 
+/* Record i of the test's file is 100 bytes of i % 251, packed in the batch. */
+static void check_records(const struct zn_dp_view *v, uint64_t record_bytes)
+{
+    for (uint32_t i = 0; i < v->batch->samples; i++) {
+        const struct zn_dp_sample *s = &v->samples[i];
+        ck_assert_uint_eq(s->length, record_bytes);
+        ck_assert_uint_eq(s->offset, (uint64_t)i * record_bytes);
+        for (uint64_t b = 0; b < record_bytes; b++)
+            ck_assert_uint_eq(v->data[s->offset + b], s->id % 251);
+    }
+}
+
 /* Run rank `rank` of `world` to the end (or `stop_after` batches) and collect its ids. */
 static void run_rank(const char *spec_text, unsigned rank, unsigned world, uint64_t stop_after,
                      struct received *out)
@@ -118,6 +130,8 @@ static void run_rank(const char *spec_text, unsigned rank, unsigned world, uint6
     while ((rc = zn_dp_next(c, &v, 10ll * 1000000000, &err)) == 1) {
         if (zn_dp_header(c)->format == ZN_FORMAT_TOKENS)
             check_tokens(&v, spec.dataset.seq_len, spec.dataset.random_windows);
+        if (zn_dp_header(c)->format == ZN_FORMAT_RECORDS)
+            check_records(&v, spec.dataset.record_bytes);
         for (uint32_t i = 0; i < v.batch->samples; i++)
             keep(out, v.samples[i].id);
         ck_assert_uint_eq(v.batch->seq, out->batches);
@@ -424,6 +438,117 @@ START_TEST(bad_input_at_open)
 }
 END_TEST
 
+/* WebDataset shards made by GNU tar, through the engine: each sample's fields arrive named,
+ * with their members' bytes, and the ranks together cover every sample. */
+START_TEST(tar_shards_through_the_engine)
+{
+    static const unsigned per_shard[] = {5, 7, 4};
+    unsigned total = 0, seen[16] = {0};
+    char cmd[1024], spec[256];
+
+    for (unsigned shard = 0; shard < 3; shard++) {
+        char members[512] = "";
+        for (unsigned k = 0; k < per_shard[shard]; k++, total++) {
+            char name[128];
+            FILE *f;
+            snprintf(name, sizeof(name), "%s/s%03u.txt", dir, total);
+            f = fopen(name, "w");
+            ck_assert_ptr_nonnull(f);
+            fprintf(f, "the text of sample %u%*s", total, (int)(total * 37 % 900), "");
+            fclose(f);
+            snprintf(name, sizeof(name), "%s/s%03u.cls", dir, total);
+            f = fopen(name, "w");
+            ck_assert_ptr_nonnull(f);
+            fprintf(f, "%u", total);
+            fclose(f);
+            snprintf(members + strlen(members), sizeof(members) - strlen(members),
+                     " s%03u.cls s%03u.txt", total, total);
+        }
+        snprintf(cmd, sizeof(cmd), "cd '%s' && tar --format=gnu -cf shard-%u.tar%s", dir, shard,
+                 members);
+        ck_assert_int_eq(system(cmd), 0);
+    }
+    snprintf(spec, sizeof(spec), "path=%s/shard-{0..2}.tar,batch=3,seed=9,block=4", dir);
+    for (unsigned rank = 0; rank < 2; rank++) {
+        struct zn_dataspec ds;
+        struct zn_engine_config cfg = {.rank = rank, .world = 2, .numa_node = -1};
+        struct zn_error err = {{0}};
+        struct zn_engine *e;
+        struct zn_dp_consumer *c;
+        struct zn_dp_view v;
+        unsigned samples = 0;
+        int rc;
+
+        parse_ok(spec, &ds);
+        cfg.spec = &ds;
+        e = zn_engine_open(&cfg, &err);
+        ck_assert_msg(e != NULL, "%s", err.text);
+        ck_assert_msg(zn_engine_start(e, &err) == 0, "%s", err.text);
+        c = zn_dp_attach(zn_engine_fd(e), &err);
+        ck_assert_ptr_nonnull(c);
+        while ((rc = zn_dp_next(c, &v, 10ll * 1000000000, &err)) == 1) {
+            for (uint32_t i = 0; i < v.batch->samples; i++) {
+                const struct zn_dp_sample *sm = &v.samples[i];
+                char text[1024] = "", label[16] = "";
+                ck_assert_uint_eq(sm->fields, 2);
+                for (uint32_t f = sm->first_field; f < sm->first_field + sm->fields; f++) {
+                    const struct zn_dp_field *fd = &v.fields[f];
+                    const char *name = zn_dp_field_name(c, fd->name);
+                    char *to = !strcmp(name, "txt") ? text : !strcmp(name, "cls") ? label : NULL;
+                    ck_assert_msg(to != NULL, "field %s", name);
+                    ck_assert_uint_lt(fd->length, to == text ? sizeof(text) : sizeof(label));
+                    memcpy(to, v.data + fd->offset, fd->length);
+                    to[fd->length] = '\0';
+                    ck_assert_uint_eq(fd->sample, i);
+                }
+                {
+                    unsigned n = (unsigned)atoi(label), got = 0;
+                    ck_assert_uint_lt(n, total);
+                    ck_assert_int_eq(sscanf(text, "the text of sample %u", &got), 1);
+                    ck_assert_uint_eq(got, n);
+                    ck_assert_uint_eq(strlen(text), strlen("the text of sample ") +
+                                                        (unsigned)snprintf(NULL, 0, "%u", n) +
+                                                        n * 37 % 900);
+                    ck_assert_uint_eq(sm->id, n); /* samples are numbered shard by shard */
+                    seen[n]++;
+                }
+                samples++;
+            }
+            zn_dp_release(c, &v, NULL);
+        }
+        ck_assert_msg(rc == 0, "%s", err.text);
+        ck_assert_uint_eq(samples, (total + 1) / 2);
+        zn_dp_detach(c);
+        zn_engine_close(e);
+        zn_dataspec_clear(&ds);
+    }
+    for (unsigned n = 0; n < total; n++)
+        ck_assert_msg(seen[n] >= 1 && seen[n] <= 2, "sample %u seen %u times", n, seen[n]);
+}
+END_TEST
+
+/* Fixed-size records, O_DIRECT: records are packed for the program all the same. */
+START_TEST(records_direct)
+{
+    char file[160], spec[256];
+    struct received r;
+    FILE *f;
+
+    snprintf(file, sizeof(file), "%s/records.dat", dir);
+    f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    for (unsigned i = 0; i < 300 * 100; i++)
+        fputc((int)((i / 100) % 251), f);
+    fclose(f);
+    snprintf(spec, sizeof(spec), "path=%s,format=records,record=100,batch=7,direct=1,seed=2",
+             file);
+    run_rank(spec, 0, 1, 0, &r);
+    ck_assert_msg(!r.error, "%s", r.text);
+    ck_assert_uint_eq(r.count, 300);
+    free(r.ids);
+}
+END_TEST
+
 static int send_fd(int sock, int fd)
 {
     char byte = 'f';
@@ -527,6 +652,8 @@ int main(void)
     tcase_add_test(tc, order_is_reproducible_and_changes_per_epoch);
     tcase_add_test(tc, resume_yields_exactly_the_rest);
     tcase_add_test(tc, random_windows);
+    tcase_add_test(tc, tar_shards_through_the_engine);
+    tcase_add_test(tc, records_direct);
     tcase_add_test(tc, damaged_while_reading);
     tcase_add_test(tc, bad_input_at_open);
     tcase_add_test(tc, producer_death_is_an_error_not_a_hang);
