@@ -56,6 +56,18 @@ srun -N4 --ntasks-per-node=2 --mpi=pmix "$top/build/launcher/zenith-run" --verbo
     /usr/bin/python3 "$demo_dir/ddp_train.py" >"$demo_dir/out" 2>"$demo_dir/err"
 grep '^zenith: rank 0 (' "$demo_dir/err"
 sort -t/ -k1.6n "$demo_dir/out"
+echo
+echo "== The data service: 2 nodes x 2 ranks, each reading its share of a token file ahead into"
+echo "   shared memory (zenith-run --data); a C consumer checks every window it gets"
+/usr/bin/python3 -c "
+import array, sys
+array.array('H', (t % 65521 for t in range(1024 * 20000 + 1))).tofile(open(sys.argv[1], 'wb'))" \
+    "$demo_dir/train.bin"
+chmod 644 "$demo_dir/train.bin"
+srun -N2 --ntasks-per-node=2 --mpi=pmix "$top/build/launcher/zenith-run" \
+    --data "path=$demo_dir/train.bin,seq_len=1024,batch=16,seed=1" \
+    "$top/build/tests/integration/dp_check" "$demo_dir/ids" | sort -k3n
+echo "-- samples over all ranks: $(cat "$demo_dir"/ids.* | wc -l), distinct: $(cat "$demo_dir"/ids.* | sort -u | wc -l)"
 rm -rf "$demo_dir"
 echo
 echo "The cluster stays up: eval \"\$($cluster env)\" to use it, '$cluster down' to stop it."
