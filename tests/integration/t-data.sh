@@ -54,6 +54,24 @@ out=$(run srun -N1 -n1 --mpi=pmix "$zenith_run" --data "$spec,colour=red" "$dp_c
     fail "an unknown SPEC key was accepted: $out"
 echo "$out" | grep -q "unknown key 'colour'" || fail "no message naming the unknown key: $out"
 
+# The service's threads stay on the rank's CPUs: two ranks bound to a core each on one node.
+DP_CHECK_SLEEP=3 run srun -w zn3 -n2 -J zn-data-cpus --mpi=pmix --zenith-bind=core "$zenith_run" \
+    --data "$spec,async=1" "$dp_check" "$work/cpus" >"$work/cpus.out" 2>&1 &
+for _ in $(seq 150); do [ "$(grep -c "holds a batch" "$work/cpus.out" 2>/dev/null)" = 2 ] && break; sleep 0.2; done
+[ "$(grep -c "holds a batch" "$work/cpus.out")" = 2 ] || fail "the 2-rank data job did not start: $(cat "$work/cpus.out")"
+for pid in $(pgrep -f "^$zenith_run --data $spec,async=1"); do
+    child=$(pgrep -P "$pid" | head -1)
+    want=$(awk '/^Cpus_allowed_list/ { print $2 }' "/proc/$child/status")
+    threads=0
+    for t in /proc/"$pid"/task/*; do
+        threads=$((threads + 1))
+        expect_eq "$(awk '/^Cpus_allowed_list/ { print $2 }' "$t/status")" "$want" \
+            "CPUs of zenith-run thread $(cat "$t/comm") (rank CPUs $want)"
+    done
+    [ "$threads" -ge 2 ] || fail "zenith-run $pid has no data service thread"
+done
+wait
+
 # Huge pages the job reserved back the arena; kill -9 of zenith-run leaves nothing behind.
 base=$(total)
 DP_CHECK_SLEEP=300 run srun -w zn2 -n1 -J zn-data-kill --mpi=pmix --zenith-hugepages=16M "$zenith_run" \
