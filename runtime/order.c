@@ -130,30 +130,30 @@ static uint64_t block_of(const struct zn_order *o)
 int zn_order_check(const struct zn_order *o, struct zn_error *err)
 {
     if (o->samples == 0)
-        return zn_fail(err, "zenith: the order has 0 samples per epoch; the data set is empty or "
+        return zn_fail(err, "the order has 0 samples per epoch; the data set is empty or "
                             "its epoch length was not set");
     if (!is_sharded(o))
         return 0;
     if (o->draw_range)
         return zn_fail(err,
-                       "zenith: random windows (draw range %" PRIu64 ") on sharded data (%u "
+                       "random windows (draw range %" PRIu64 ") on sharded data (%u "
                        "shards): windows are for token data, which is one shard",
                        o->draw_range, o->shards);
     if (o->shard_first[0] != 0)
         return zn_fail(err,
-                       "zenith: the shard table starts at sample %" PRIu64
+                       "the shard table starts at sample %" PRIu64
                        ", not 0; shard 0 must begin with the first sample",
                        o->shard_first[0]);
     for (unsigned s = 0; s < o->shards; s++) {
         if (o->shard_first[s + 1] < o->shard_first[s])
             return zn_fail(err,
-                           "zenith: the shard table decreases: shard %u starts at sample %" PRIu64
+                           "the shard table decreases: shard %u starts at sample %" PRIu64
                            " but shard %u at %" PRIu64 "; the first samples must not decrease",
                            s, o->shard_first[s], s + 1, o->shard_first[s + 1]);
     }
     if (o->shard_first[o->shards] != o->samples)
         return zn_fail(err,
-                       "zenith: the shard table ends at sample %" PRIu64 " (entry %u) but the "
+                       "the shard table ends at sample %" PRIu64 " (entry %u) but the "
                        "epoch has %" PRIu64 " samples; the last entry must be the sample count",
                        o->shard_first[o->shards], o->shards, o->samples);
     return 0;
@@ -233,8 +233,8 @@ int zn_order_epoch_init(struct zn_order_epoch *e, const struct zn_order *o, uint
     e->shard_at = calloc(o->shards, sizeof(*e->shard_at));
     e->stream_first = calloc((size_t)o->shards + 1, sizeof(*e->stream_first));
     if (!e->shard_at || !e->stream_first) {
-        zn_fail(err, "zenith: out of memory for the shard sequence of %u shards (%zu bytes)",
-                o->shards, (size_t)o->shards * (sizeof(unsigned) + sizeof(uint64_t)));
+        zn_fail(err, "out of memory for the shard sequence of %u shards (%zu bytes)", o->shards,
+                (size_t)o->shards * (sizeof(unsigned) + sizeof(uint64_t)));
         goto out;
     }
     feistel_init(&shard_order, o->shards, derive_key(o->seed, epoch, KEY_SHARDS, 0));
@@ -295,21 +295,21 @@ int zn_share_init(struct zn_share *s, uint64_t samples, uint64_t start, unsigned
 
     memset(s, 0, sizeof(*s));
     if (world == 0)
-        return zn_fail(err, "zenith: world size 0; a job shares its samples among at least one "
+        return zn_fail(err, "world size 0; a job shares its samples among at least one "
                             "rank");
     if (rank >= world)
-        return zn_fail(err, "zenith: rank %u is not below the world size %u; ranks are 0 .. %u",
-                       rank, world, world - 1);
+        return zn_fail(err, "rank %u is not below the world size %u; ranks are 0 .. %u", rank,
+                       world, world - 1);
     if (start > samples)
         return zn_fail(err,
-                       "zenith: start position %" PRIu64 " is past the epoch's %" PRIu64
+                       "start position %" PRIu64 " is past the epoch's %" PRIu64
                        " samples; the checkpoint is not from this data set or epoch length",
                        start, samples);
     remaining = samples - start;
     if (drop_last && remaining / world == 0)
         return zn_fail(err,
-                       "zenith: with drop_last, %" PRIu64 " positions left from %" PRIu64
-                       " of %" PRIu64 " are fewer than the world size %u, so no rank gets one; "
+                       "with drop_last, %" PRIu64 " positions left from %" PRIu64 " of %" PRIu64
+                       " are fewer than the world size %u, so no rank gets one; "
                        "the epoch is over, start the next one",
                        remaining, start, samples, world);
     s->samples = samples;
