@@ -80,8 +80,8 @@ int zr_data_prepare(const struct zn_dataspec *spec, const struct zr_world *w,
     return engine ? 0 : -1;
 }
 
-static int start(const struct zr_world *w, const struct zr_rendezvous *rv,
-                 struct zn_env *child_env, struct zn_error *err)
+static int start(const struct zr_world *w, const struct zr_rendezvous *rv, struct zn_env *child_env,
+                 struct zn_error *err)
 {
     const char *notice;
     int fd;

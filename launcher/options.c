@@ -37,8 +37,7 @@ static const char usage_head[] =
     "                            fail the step when a rank measures less (default: report only)\n"
     "  -d, --data SPEC           start this rank's data service: its share of the data\n"
     "                            read ahead into shared memory for PROGRAM (zenith.data, or\n"
-    "                            the C API of runtime/dataplane.h); SPEC is key=value,...:\n"
-    ;
+    "                            the C API of runtime/dataplane.h); SPEC is key=value,...:\n";
 static const char usage_tail[] =
     "  -t, --timing              print each rank's start-up time breakdown\n"
     "  -v, --verbose             print one line per rank: rank, node and how it bootstrapped\n"

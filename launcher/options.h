@@ -24,8 +24,8 @@ struct zr_options {
     bool preflight;
     uint64_t preflight_bytes;
     double preflight_min_busbw; /* GB/s; 0: report only */
-    bool data_given;         /* --data / ZENITH_DATA: start the CPU data service */
-    struct zn_dataspec data; /* owns its path: zr_options_clear */
+    bool data_given;            /* --data / ZENITH_DATA: start the CPU data service */
+    struct zn_dataspec data;    /* owns its path: zr_options_clear */
     bool timing;
     bool verbose;
     char **program; /* argv of the child, NULL-terminated */

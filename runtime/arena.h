@@ -46,9 +46,9 @@ struct zn_arena {
     uint32_t slots;
     size_t page_size; /* of the backing */
     enum zn_arena_backing backing;
-    int numa_node;   /* bound node, -1 when not bound */
-    char note[256];  /* why a better backing or the binding was not had; "" when all went well */
-    bool owner;      /* created (not attached) */
+    int numa_node;  /* bound node, -1 when not bound */
+    char note[256]; /* why a better backing or the binding was not had; "" when all went well */
+    bool owner;     /* created (not attached) */
 };
 
 /* Create, map, bind and fault in. The fd is close-on-exec: the caller clears FD_CLOEXEC on the

@@ -54,8 +54,7 @@ static int check_header(const struct zn_dp_consumer *c, struct zn_error *err)
     const struct zn_arena *a = &c->arena;
 
     if (a->header_bytes < sizeof(*h) || h->magic != ZN_DP_MAGIC)
-        return zn_fail(err, "the shared memory behind %s is not a Zenith data service's",
-                       ENV_FD);
+        return zn_fail(err, "the shared memory behind %s is not a Zenith data service's", ENV_FD);
     if (h->version != ZN_DP_VERSION || h->header_bytes != sizeof(*h))
         return zn_fail(err,
                        "the data service speaks version %u (header %u bytes), this "
@@ -64,7 +63,8 @@ static int check_header(const struct zn_dp_consumer *c, struct zn_error *err)
                        h->version, h->header_bytes, ZN_DP_VERSION, sizeof(*h));
     if (h->slots != a->slots || h->slot_bytes != a->slot_bytes || h->batch == 0 ||
         h->payload_offset >= a->slot_bytes ||
-        sizeof(struct zn_dp_batch) + (uint64_t)h->max_samples_per_batch * sizeof(struct zn_dp_sample) +
+        sizeof(struct zn_dp_batch) +
+                (uint64_t)h->max_samples_per_batch * sizeof(struct zn_dp_sample) +
                 (uint64_t)h->max_fields_per_batch * sizeof(struct zn_dp_field) >
             h->payload_offset ||
         h->names > ZN_DP_MAX_NAMES)
@@ -87,8 +87,9 @@ struct zn_dp_consumer *zn_dp_attach(int fd, struct zn_error *err)
     /* A copy: the caller's descriptor (the engine's own, in one process) stays theirs. */
     fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (fd < 0) {
-        zn_fail(err, "the data service's descriptor is not open here (%s); start the "
-                     "program with zenith-run --data and do not close its descriptors",
+        zn_fail(err,
+                "the data service's descriptor is not open here (%s); start the "
+                "program with zenith-run --data and do not close its descriptors",
                 strerror(errno));
         goto fail;
     }
@@ -194,8 +195,7 @@ int zn_dp_next(struct zn_dp_consumer *c, struct zn_dp_view *view, int64_t timeou
                 }
                 if (err)
                     snprintf(err->text, sizeof(err->text), "%.*s", (int)sizeof(c->hdr->error),
-                             c->hdr->error[0] ? c->hdr->error
-                                              : "zenith: the data service failed");
+                             c->hdr->error[0] ? c->hdr->error : "zenith: the data service failed");
                 goto out;
             }
             if (producer_gone(c)) {

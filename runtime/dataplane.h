@@ -30,9 +30,9 @@
  * a batch of token windows is one [samples][seq_len+1] array; with direct=1 each sample
  * starts on a 4 KiB boundary instead. */
 
-#define ZN_DP_MAGIC   0x5a4e445041544131ull /* "ZNDPATA1" */
-#define ZN_DP_VERSION 1
-#define ZN_DP_MAX_NAMES 64
+#define ZN_DP_MAGIC      0x5a4e445041544131ull /* "ZNDPATA1" */
+#define ZN_DP_VERSION    1
+#define ZN_DP_MAX_NAMES  64
 #define ZN_DP_NAME_BYTES 32
 
 enum zn_dp_state { ZN_DP_RUNNING = 1, ZN_DP_DONE = 2, ZN_DP_FAILED = 3 };
@@ -51,7 +51,7 @@ struct zn_dp_field {
 };
 
 struct zn_dp_batch {
-    uint64_t seq;      /* this rank's batch number, counted over all epochs from 0 */
+    uint64_t seq; /* this rank's batch number, counted over all epochs from 0 */
     uint64_t epoch;
     uint64_t position; /* the rank's index of its first sample in the epoch */
     uint64_t consumed; /* global samples of the epoch consumed once every rank has this batch:
@@ -83,14 +83,14 @@ struct zn_dp_shared {
     /* who and what order */
     uint32_t rank, world;
     uint64_t seed;
-    uint64_t samples_per_epoch;     /* N, the whole job's */
-    uint64_t first_epoch, epochs;   /* epochs 0: no end */
-    uint64_t batches_first_epoch;   /* this rank's batches in the first (maybe resumed) epoch */
-    uint64_t batches_per_epoch;     /* ... and in the following ones */
+    uint64_t samples_per_epoch;   /* N, the whole job's */
+    uint64_t first_epoch, epochs; /* epochs 0: no end */
+    uint64_t batches_first_epoch; /* this rank's batches in the first (maybe resumed) epoch */
+    uint64_t batches_per_epoch;   /* ... and in the following ones */
     uint32_t names;
     char name[ZN_DP_MAX_NAMES][ZN_DP_NAME_BYTES];
-    char backing[96];      /* "hugetlb 2M on NUMA node 1", "base pages" */
-    char reader[96];       /* "io_uring, fixed buffers, async" */
+    char backing[96]; /* "hugetlb 2M on NUMA node 1", "base pages" */
+    char reader[96];  /* "io_uring, fixed buffers, async" */
     int32_t producer_pid;
     uint32_t pad;
     uint64_t started_ns; /* CLOCK_MONOTONIC */
@@ -112,12 +112,12 @@ struct zn_dp_view {
 };
 
 struct zn_dp_stats {
-    double seconds;          /* since the service started */
+    double seconds; /* since the service started */
     uint64_t batches, samples, bytes, skipped;
     double samples_per_s, bytes_per_s;
-    unsigned ready, slots;   /* batches waiting in the ring now, of slots */
-    double stall_s;          /* time the consumer waited in zn_dp_next for a batch */
-    double reader_wait_s;    /* time the producer waited for a free slot (consumer is slower) */
+    unsigned ready, slots; /* batches waiting in the ring now, of slots */
+    double stall_s;        /* time the consumer waited in zn_dp_next for a batch */
+    double reader_wait_s;  /* time the producer waited for a free slot (consumer is slower) */
     enum zn_dp_state state;
 };
 

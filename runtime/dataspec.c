@@ -190,8 +190,8 @@ static int set_epoch(struct zn_dataspec *s, const char *what, const char *key, c
     return number(what, key, value, &s->epoch, err);
 }
 
-static int set_consumed(struct zn_dataspec *s, const char *what, const char *key,
-                        const char *value, struct zn_error *err)
+static int set_consumed(struct zn_dataspec *s, const char *what, const char *key, const char *value,
+                        struct zn_error *err)
 {
     return number(what, key, value, &s->consumed, err);
 }
@@ -269,8 +269,8 @@ static int set_io(struct zn_dataspec *s, const char *what, const char *key, cons
     return 0;
 }
 
-static int set_on_error(struct zn_dataspec *s, const char *what, const char *key,
-                        const char *value, struct zn_error *err)
+static int set_on_error(struct zn_dataspec *s, const char *what, const char *key, const char *value,
+                        struct zn_error *err)
 {
     if (!strcmp(value, "fail"))
         s->on_error = ZN_ON_ERROR_FAIL;
@@ -288,17 +288,17 @@ static int set_max_errors(struct zn_dataspec *s, const char *what, const char *k
 }
 
 static const struct key keys[] = {
-    {"path", set_path},         {"format", set_format},
-    {"dtype", set_dtype},       {"seq_len", set_seq_len},
-    {"windows", set_windows},   {"record", set_record},
-    {"batch", set_batch},       {"seed", set_seed},
-    {"shuffle", set_shuffle},   {"drop_last", set_drop_last},
-    {"epoch", set_epoch},       {"consumed", set_consumed},
-    {"epochs", set_epochs},     {"block", set_block},
-    {"slots", set_slots},       {"queue_depth", set_queue_depth},
+    {"path", set_path},           {"format", set_format},
+    {"dtype", set_dtype},         {"seq_len", set_seq_len},
+    {"windows", set_windows},     {"record", set_record},
+    {"batch", set_batch},         {"seed", set_seed},
+    {"shuffle", set_shuffle},     {"drop_last", set_drop_last},
+    {"epoch", set_epoch},         {"consumed", set_consumed},
+    {"epochs", set_epochs},       {"block", set_block},
+    {"slots", set_slots},         {"queue_depth", set_queue_depth},
     {"read_size", set_read_size}, {"async", set_async},
-    {"direct", set_direct},     {"io", set_io},
-    {"on_error", set_on_error}, {"max_errors", set_max_errors},
+    {"direct", set_direct},       {"io", set_io},
+    {"on_error", set_on_error},   {"max_errors", set_max_errors},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -399,8 +399,8 @@ int zn_dataspec_parse(const char *what, const char *text, struct zn_dataspec *s,
         for (k = 0; k < NKEYS && strcmp(keys[k].name, item); k++)
             ;
         if (k == NKEYS) {
-            zn_fail(err, "%s: unknown key '%s'; the keys are listed by zenith-run --help",
-                    what, item);
+            zn_fail(err, "%s: unknown key '%s'; the keys are listed by zenith-run --help", what,
+                    item);
             goto out;
         }
         if (seen[k]) {
@@ -440,8 +440,8 @@ int zn_dataspec_parse(const char *what, const char *text, struct zn_dataspec *s,
     }
     if (s->dataset.format != ZN_FORMAT_TOKENS && s->dataset.format != ZN_FORMAT_MEGATRON &&
         (given(seen, "dtype") || given(seen, "seq_len") || given(seen, "windows"))) {
-        zn_fail(err, "%s: dtype, seq_len and windows are for token data, not format=%s",
-                what, zn_format_name(s->dataset.format));
+        zn_fail(err, "%s: dtype, seq_len and windows are for token data, not format=%s", what,
+                zn_format_name(s->dataset.format));
         goto out;
     }
     if (s->dataset.format == ZN_FORMAT_MEGATRON && given(seen, "dtype")) {

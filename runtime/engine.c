@@ -39,7 +39,7 @@ struct work {
     unsigned outstanding;
     struct piece *pieces;
     size_t npieces, cap;
-    bool *bad; /* per sample: a read failed */
+    bool *bad;  /* per sample: a read failed */
     bool moved; /* pieces are not packed back to back (direct I/O): compact before publishing */
     char why[320];
 };
@@ -144,8 +144,8 @@ static int intern_all(struct zn_engine *e, struct zn_error *err)
                                "data: %s has more than %d different field names or a "
                                "field name of %d bytes or more ('%s' in sample %llu); the data "
                                "service takes WebDataset samples with a few short fields",
-                               e->spec.dataset.path, ZN_DP_MAX_NAMES, ZN_DP_NAME_BYTES,
-                               f[i].name, (unsigned long long)s);
+                               e->spec.dataset.path, ZN_DP_MAX_NAMES, ZN_DP_NAME_BYTES, f[i].name,
+                               (unsigned long long)s);
         }
     }
     return 0;
@@ -306,8 +306,8 @@ static int build(struct zn_engine *e, uint32_t slot)
     uint8_t *payload = base + e->hdr->payload_offset;
     uint64_t capacity = e->arena.slot_bytes - e->hdr->payload_offset, at = 0;
     uint64_t k0 = e->batch_in_epoch * e->spec.batch;
-    uint32_t n = (uint32_t)(e->share.count - k0 < e->spec.batch ? e->share.count - k0
-                                                                 : e->spec.batch);
+    uint32_t n =
+        (uint32_t)(e->share.count - k0 < e->spec.batch ? e->share.count - k0 : e->spec.batch);
     uint32_t nfields = 0;
     bool direct = e->spec.dataset.direct;
     struct zn_error err = {{0}};
@@ -481,15 +481,15 @@ static int finish(struct zn_engine *e, uint32_t slot)
     if (bad) {
         e->skipped_total += bad;
         atomic_fetch_add(&e->hdr->skipped, bad);
-        if (e->spec.on_error == ZN_ON_ERROR_FAIL ||
-            e->skipped_total > e->spec.max_errors) {
+        if (e->spec.on_error == ZN_ON_ERROR_FAIL || e->skipped_total > e->spec.max_errors) {
             char text[512];
             if (e->spec.on_error == ZN_ON_ERROR_FAIL)
-                snprintf(text, sizeof(text), "%s; on_error=skip leaves such samples out",
-                         w->why);
+                snprintf(text, sizeof(text), "%s; on_error=skip leaves such samples out", w->why);
             else
-                snprintf(text, sizeof(text), "%s; that is %llu damaged samples, more than "
-                         "max_errors=%llu", w->why, (unsigned long long)e->skipped_total,
+                snprintf(text, sizeof(text),
+                         "%s; that is %llu damaged samples, more than "
+                         "max_errors=%llu",
+                         w->why, (unsigned long long)e->skipped_total,
                          (unsigned long long)e->spec.max_errors);
             fail_producer(e, text);
             return -1;
@@ -542,9 +542,8 @@ static void complete(struct zn_engine *e, const struct zn_read_done *d)
             snprintf(w->why, sizeof(w->why),
                      "zenith: data: %s ends before offset %llu (sample %llu needs %llu bytes "
                      "there, got %llu): the file changed after it was opened",
-                     zn_dataset_file_name(e->ds, file),
-                     (unsigned long long)(offset + p->length), (unsigned long long)s->id,
-                     (unsigned long long)p->length,
+                     zn_dataset_file_name(e->ds, file), (unsigned long long)(offset + p->length),
+                     (unsigned long long)s->id, (unsigned long long)p->length,
                      (unsigned long long)((uint64_t)d->result > p->skip
                                               ? (uint64_t)d->result - p->skip
                                               : 0));
@@ -619,8 +618,7 @@ static void *producer(void *arg)
     }
 out:
     /* Reads still in flight land in memory that stays mapped until the reader is gone. */
-    while (zn_reader_in_flight(e->reader) &&
-           zn_reader_reap(e->reader, done, 64, true, &err) > 0)
+    while (zn_reader_in_flight(e->reader) && zn_reader_reap(e->reader, done, 64, true, &err) > 0)
         ;
     if (atomic_load(&e->hdr->state) == ZN_DP_RUNNING && !atomic_load(&e->stop))
         fail_producer(e, "zenith: data: the producer stopped early");
@@ -657,13 +655,12 @@ int zn_engine_start(struct zn_engine *e, struct zn_error *err)
     ro.read_size = e->spec.read_size;
     /* Page-cache copies leave the engine's thread for io-wq where the rank has a CPU to spare
      * (twice one core's copy rate, measured here); with one CPU they would only compete. */
-    ro.async = e->spec.async_given ? e->spec.async
-                                   : !e->have_cpus || CPU_COUNT(&e->cpus) >= 2;
+    ro.async = e->spec.async_given ? e->spec.async : !e->have_cpus || CPU_COUNT(&e->cpus) >= 2;
     ro.plain_buffers = e->arena.backing == ZN_ARENA_BASE_PAGES;
     ro.direct = e->spec.dataset.direct;
     ro.cpus = e->have_cpus ? &e->cpus : NULL;
-    e->reader = zn_reader_create(&ro, e->arena.slot0, (size_t)e->arena.slots * e->arena.slot_bytes,
-                                 err);
+    e->reader =
+        zn_reader_create(&ro, e->arena.slot0, (size_t)e->arena.slots * e->arena.slot_bytes, err);
     if (!e->reader)
         return -1;
     if (zn_reader_notice(e->reader)[0]) {
@@ -709,11 +706,10 @@ int zn_engine_start(struct zn_engine *e, struct zn_error *err)
     e->hdr->batches_first_epoch = batches_of(&e->first_share, e->spec.batch);
     {
         struct zn_share later;
-        e->hdr->batches_per_epoch =
-            zn_share_init(&later, e->samples, 0, e->cfg.rank, e->cfg.world, e->spec.drop_last,
-                          NULL) == 0
-                ? batches_of(&later, e->spec.batch)
-                : 0;
+        e->hdr->batches_per_epoch = zn_share_init(&later, e->samples, 0, e->cfg.rank, e->cfg.world,
+                                                  e->spec.drop_last, NULL) == 0
+                                        ? batches_of(&later, e->spec.batch)
+                                        : 0;
     }
     e->hdr->producer_pid = (int32_t)getpid();
     e->hdr->started_ns = now_ns();

@@ -32,8 +32,7 @@ static int check_window(const struct zn_dp_shared *h, const struct zn_dp_view *v
     for (uint32_t t = 0; t < n; t++)
         if (tok[t] != (first + t) % MOD) {
             fprintf(stderr, "dp_check: sample %llu token %u is %u, wanted %llu\n",
-                    (unsigned long long)s->id, t, tok[t],
-                    (unsigned long long)((first + t) % MOD));
+                    (unsigned long long)s->id, t, tok[t], (unsigned long long)((first + t) % MOD));
             return -1;
         }
     return 0;
@@ -96,8 +95,8 @@ int main(int argc, char **argv)
     zn_dp_stats(c, &st);
     printf("dp_check: rank %s: %llu batches, %llu samples, %.0f samples/s, stall %.3f s, "
            "skipped %llu; %s; %s\n",
-           rank, (unsigned long long)st.batches, (unsigned long long)st.samples,
-           st.samples_per_s, st.stall_s, (unsigned long long)st.skipped, h->backing, h->reader);
+           rank, (unsigned long long)st.batches, (unsigned long long)st.samples, st.samples_per_s,
+           st.stall_s, (unsigned long long)st.skipped, h->backing, h->reader);
     code = 0;
 out:
     if (fclose(out) != 0)

@@ -214,8 +214,8 @@ static void exactly_once(uint64_t tokens, unsigned world, bool drop_last, unsign
 
     ck_assert_ptr_nonnull(seen);
     write_tokens(path, tokens);
-    snprintf(spec, sizeof(spec), "path=%s,seq_len=%u,batch=%u,seed=3,drop_last=%d,slots=4",
-             path, SEQ_LEN, batch, drop_last);
+    snprintf(spec, sizeof(spec), "path=%s,seq_len=%u,batch=%u,seed=3,drop_last=%d,slots=4", path,
+             SEQ_LEN, batch, drop_last);
     per_rank = drop_last ? n / world : (n + world - 1) / world;
     for (unsigned rank = 0; rank < world; rank++) {
         run_rank(spec, rank, world, 0, &r);
@@ -300,8 +300,7 @@ static void resume(unsigned w1, unsigned w2)
     char spec[256];
 
     write_tokens(path, SEQ_LEN * n + 1);
-    snprintf(spec, sizeof(spec), "path=%s,seq_len=%u,batch=5,seed=5,drop_last=1", path,
-             SEQ_LEN);
+    snprintf(spec, sizeof(spec), "path=%s,seq_len=%u,batch=5,seed=5,drop_last=1", path, SEQ_LEN);
     for (unsigned rank = 0; rank < w1; rank++) {
         run_rank(spec, rank, w1, 9, &r);
         ck_assert_uint_eq(r.batches, 9);
@@ -373,8 +372,7 @@ START_TEST(damaged_while_reading)
         int rc;
 
         write_tokens(path, SEQ_LEN * 100 + 1);
-        snprintf(text, sizeof(text), "path=%s,seq_len=16,batch=4,shuffle=0%s", path,
-                 policies[k]);
+        snprintf(text, sizeof(text), "path=%s,seq_len=16,batch=4,shuffle=0%s", path, policies[k]);
         parse_ok(text, &spec);
         cfg.spec = &spec;
         e = zn_engine_open(&cfg, &err);
@@ -393,7 +391,7 @@ START_TEST(damaged_while_reading)
         if (k == 1) {
             struct zn_dp_stats st;
             ck_assert_msg(rc == 0, "%s", err.text);
-            ck_assert_uint_eq(batches, 25); /* the same batches, some shorter */
+            ck_assert_uint_eq(batches, 25);     /* the same batches, some shorter */
             ck_assert_uint_eq(samples, 60 - 1); /* window 59 ends past the cut too */
             ck_assert_uint_eq(skipped, 41);
             zn_dp_stats(c, &st);
@@ -540,8 +538,7 @@ START_TEST(records_direct)
     for (unsigned i = 0; i < 300 * 100; i++)
         fputc((int)((i / 100) % 251), f);
     fclose(f);
-    snprintf(spec, sizeof(spec), "path=%s,format=records,record=100,batch=7,direct=1,seed=2",
-             file);
+    snprintf(spec, sizeof(spec), "path=%s,format=records,record=100,batch=7,direct=1,seed=2", file);
     run_rank(spec, 0, 1, 0, &r);
     ck_assert_msg(!r.error, "%s", r.text);
     ck_assert_uint_eq(r.count, 300);
@@ -557,8 +554,8 @@ static int send_fd(int sock, int fd)
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } u;
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                       .msg_controllen = sizeof(u.buf)};
+    struct msghdr m = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
     struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
 
     cm->cmsg_level = SOL_SOCKET;
@@ -576,8 +573,8 @@ static int receive_fd(int sock)
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } u;
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                       .msg_controllen = sizeof(u.buf)};
+    struct msghdr m = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
     struct cmsghdr *cm;
     int fd = -1;
 
