@@ -295,15 +295,35 @@ static int extents_of(struct zn_engine *e, uint64_t sample, unsigned *count)
     return 0;
 }
 
+/* A slot as zn_dp_view sees it (runtime/dataplane.h): the batch, its sample and field tables,
+ * the payload. */
+struct slot_tables {
+    struct zn_dp_batch *batch;
+    struct zn_dp_sample *samples;
+    struct zn_dp_field *fields;
+    uint8_t *payload;
+};
+
+static struct slot_tables tables_of(const struct zn_engine *e, uint32_t slot)
+{
+    uint8_t *base = zn_arena_slot(&e->arena, slot);
+    struct slot_tables t = {.batch = (struct zn_dp_batch *)base};
+
+    t.samples = (struct zn_dp_sample *)(t.batch + 1);
+    t.fields = (struct zn_dp_field *)(t.samples + e->spec.batch);
+    t.payload = base + e->hdr->payload_offset;
+    return t;
+}
+
 /* Lay out and submit the next batch in `slot`. Returns 0, or -1 after fail_producer. */
 static int build(struct zn_engine *e, uint32_t slot)
 {
     struct work *w = &e->work[slot];
-    uint8_t *base = zn_arena_slot(&e->arena, slot);
-    struct zn_dp_batch *b = (struct zn_dp_batch *)base;
-    struct zn_dp_sample *samples = (struct zn_dp_sample *)(b + 1);
-    struct zn_dp_field *fields = (struct zn_dp_field *)(samples + e->spec.batch);
-    uint8_t *payload = base + e->hdr->payload_offset;
+    struct slot_tables t = tables_of(e, slot);
+    struct zn_dp_batch *b = t.batch;
+    struct zn_dp_sample *samples = t.samples;
+    struct zn_dp_field *fields = t.fields;
+    uint8_t *payload = t.payload;
     uint64_t capacity = e->arena.slot_bytes - e->hdr->payload_offset, at = 0;
     uint64_t k0 = e->batch_in_epoch * e->spec.batch;
     uint32_t n =
@@ -434,11 +454,7 @@ static int build(struct zn_engine *e, uint32_t slot)
 static void compact(struct zn_engine *e, uint32_t slot)
 {
     struct work *w = &e->work[slot];
-    uint8_t *base = zn_arena_slot(&e->arena, slot);
-    struct zn_dp_batch *b = (struct zn_dp_batch *)base;
-    struct zn_dp_sample *samples = (struct zn_dp_sample *)(b + 1);
-    struct zn_dp_field *fields = (struct zn_dp_field *)(samples + e->spec.batch);
-    uint8_t *payload = base + e->hdr->payload_offset;
+    struct slot_tables t = tables_of(e, slot);
     uint64_t at = 0;
     uint32_t out = 0, nfields = 0, last_sample = UINT32_MAX;
 
@@ -447,26 +463,26 @@ static void compact(struct zn_engine *e, uint32_t slot)
         if (w->bad[p->sample])
             continue;
         if (p->sample != last_sample) {
-            struct zn_dp_sample s = samples[p->sample];
+            struct zn_dp_sample s = t.samples[p->sample];
             s.offset = at;
             s.first_field = nfields;
-            samples[out++] = s;
+            t.samples[out++] = s;
             last_sample = p->sample;
         }
-        memmove(payload + at, payload + p->at + p->skip, p->length);
+        memmove(t.payload + at, t.payload + p->at + p->skip, p->length);
         if (p->field >= 0) {
-            struct zn_dp_field f = fields[p->field];
+            struct zn_dp_field f = t.fields[p->field];
             f.offset = at;
             f.sample = out - 1;
-            fields[nfields++] = f;
+            t.fields[nfields++] = f;
         }
         at += p->length;
     }
     /* Samples without any piece (empty) keep no bytes but still count. */
-    b->skipped = b->samples - out;
-    b->samples = out;
-    b->fields = nfields;
-    b->bytes = at;
+    t.batch->skipped = t.batch->samples - out;
+    t.batch->samples = out;
+    t.batch->fields = nfields;
+    t.batch->bytes = at;
 }
 
 static int finish(struct zn_engine *e, uint32_t slot)

@@ -116,53 +116,6 @@ static long long meminfo(const char *key)
     return v;
 }
 
-/* Children report with a message, never with ck_assert: a failed assertion in a grandchild of
- * the runner would not reach it, and the parent must get to restore the machine's settings. */
-static char child_msg[1024];
-
-#define CHILD_REQUIRE(cond, ...)                                                                   \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            snprintf(child_msg, sizeof(child_msg), __VA_ARGS__);                                   \
-            return child_msg;                                                                      \
-        }                                                                                          \
-    } while (0)
-
-typedef const char *(*child_fn)(void *arg);
-
-/* Runs fn in a child; returns NULL when it returned NULL, else its message (static buffer). */
-static const char *in_child(child_fn fn, void *arg)
-{
-    static char msg[1024];
-    int pipefd[2], status;
-    ssize_t n;
-    pid_t pid;
-
-    ck_assert_int_eq(pipe(pipefd), 0);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        const char *why;
-        close(pipefd[0]);
-        why = fn(arg);
-        if (why) {
-            ssize_t w = write(pipefd[1], why, strlen(why));
-            (void)w;
-        }
-        _exit(why ? 1 : 0);
-    }
-    close(pipefd[1]);
-    n = read(pipefd[0], msg, sizeof(msg) - 1);
-    msg[n > 0 ? n : 0] = '\0';
-    close(pipefd[0]);
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return NULL;
-    if (!msg[0])
-        snprintf(msg, sizeof(msg), "child died (status %#x)", status);
-    return msg;
-}
-
 static struct zn_arena_params small_params(void)
 {
     return (struct zn_arena_params){
@@ -702,25 +655,10 @@ struct hugetlb_case {
     long long pages_needed;
 };
 
-static long long free_pages(void)
-{
-    char line[256];
-    long long v = -1;
-    FILE *f = fopen("/proc/meminfo", "re");
-
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, "HugePages_Free:", 15) == 0)
-            v = strtoll(line + 15, NULL, 10);
-    fclose(f);
-    return v;
-}
-
 static bool wait_free_pages(long long want)
 {
     for (int i = 0; i < 200; i++) {
-        if (free_pages() == want)
+        if (test_meminfo("HugePages_Free") == want)
             return true;
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -745,7 +683,7 @@ static const char *hugetlb_checks(void *arg)
     struct zn_arena_params p = hugetlb_params();
     struct zn_arena a, b;
     struct zn_error err;
-    long long before = free_pages();
+    long long before = test_meminfo("HugePages_Free");
     int pipefd[2], status;
     const char *why;
     char c;
@@ -760,19 +698,20 @@ static const char *hugetlb_checks(void *arg)
                   a.page_size, a.slot_bytes);
     why = layout_problem(&a, p.slot_bytes);
     CHILD_REQUIRE(why == NULL, "%s", why);
-    CHILD_REQUIRE(free_pages() == before - HUGETLB_ARENA_PAGES,
+    CHILD_REQUIRE(test_meminfo("HugePages_Free") == before - HUGETLB_ARENA_PAGES,
                   "HugePages_Free %lld while mapped, %lld before: the arena should hold %d",
-                  free_pages(), before, HUGETLB_ARENA_PAGES);
+                  test_meminfo("HugePages_Free"), before, HUGETLB_ARENA_PAGES);
     fill_slot(&a, 3, p.slot_bytes, 4);
     CHILD_REQUIRE(zn_arena_attach(dup(a.fd), &b, &err) == 0, "attach: %s", err.text);
     CHILD_REQUIRE(b.backing == ZN_ARENA_HUGETLB && b.page_size == PAGE_2M, "attached as %s",
                   zn_arena_backing_name(b.backing));
     CHILD_REQUIRE(slot_holds(&b, 3, p.slot_bytes, 4), "attached slot 3 differs");
     zn_arena_close(&b);
-    CHILD_REQUIRE(free_pages() == before - HUGETLB_ARENA_PAGES, "attach took pages");
+    CHILD_REQUIRE(test_meminfo("HugePages_Free") == before - HUGETLB_ARENA_PAGES,
+                  "attach took pages");
     zn_arena_close(&a);
     CHILD_REQUIRE(wait_free_pages(before), "HugePages_Free %lld after close, %lld before",
-                  free_pages(), before);
+                  test_meminfo("HugePages_Free"), before);
 
     /* Bound to node 0 on huge pages. */
     p.numa_node = 0;
@@ -783,7 +722,7 @@ static const char *hugetlb_checks(void *arg)
     CHILD_REQUIRE(why == NULL, "node 0 on huge pages: %s", why);
     zn_arena_close(&a);
     CHILD_REQUIRE(wait_free_pages(before), "HugePages_Free %lld after close on node 0",
-                  free_pages());
+                  test_meminfo("HugePages_Free"));
 
     /* A producer killed with its arena mapped gives the pages back too. */
     CHILD_REQUIRE(pipe(pipefd) == 0, "pipe");
@@ -803,15 +742,15 @@ static const char *hugetlb_checks(void *arg)
     close(pipefd[1]);
     CHILD_REQUIRE(read(pipefd[0], &c, 1) == 1, "the producer did not come up on huge pages");
     close(pipefd[0]);
-    CHILD_REQUIRE(free_pages() == before - HUGETLB_ARENA_PAGES,
+    CHILD_REQUIRE(test_meminfo("HugePages_Free") == before - HUGETLB_ARENA_PAGES,
                   "HugePages_Free %lld while the producer holds its arena, %lld before",
-                  free_pages(), before);
+                  test_meminfo("HugePages_Free"), before);
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
     CHILD_REQUIRE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "producer status %#x",
                   status);
     CHILD_REQUIRE(wait_free_pages(before), "HugePages_Free %lld after SIGKILL, %lld before",
-                  free_pages(), before);
+                  test_meminfo("HugePages_Free"), before);
     return NULL;
 }
 
@@ -830,15 +769,16 @@ START_TEST(hugetlb_pages_come_and_go)
     read_first_line(NR_HUGEPAGES, old, sizeof(old));
     old_pages = strtoll(old, NULL, 10);
     snprintf(want, sizeof(want), "%lld", old_pages + HUGETLB_ARENA_PAGES + 1);
-    if (write_setting(NR_HUGEPAGES, want) < 0 || free_pages() < HUGETLB_ARENA_PAGES + 1) {
+    if (write_setting(NR_HUGEPAGES, want) < 0 ||
+        test_meminfo("HugePages_Free") < HUGETLB_ARENA_PAGES + 1) {
         read_first_line(NR_HUGEPAGES, now, sizeof(now));
         write_setting(NR_HUGEPAGES, old);
         printf("test_arena: hugetlb_pages_come_and_go: skipped: raising %s from %s to %s "
                "gave %s (%lld free): memory too fragmented or not allowed\n",
-               NR_HUGEPAGES, old, want, now, free_pages());
+               NR_HUGEPAGES, old, want, now, test_meminfo("HugePages_Free"));
         return;
     }
-    free_before = free_pages();
+    free_before = test_meminfo("HugePages_Free");
     why = in_child(hugetlb_checks, NULL);
     /* Back before any assertion, so that a failure leaves the machine as it was. */
     ck_assert_int_eq(write_setting(NR_HUGEPAGES, old), 0);
@@ -901,7 +841,7 @@ static const char *thp_checks(void *arg)
 
     /* Asked for hugetlb pages that are not there: THP is next best. */
     p.hugepage_size = PAGE_2M;
-    p.slots = (uint32_t)(free_pages() + 2);
+    p.slots = (uint32_t)(test_meminfo("HugePages_Free") + 2);
     p.slot_bytes = PAGE_2M;
     CHILD_REQUIRE(zn_arena_create(&p, &a, &err) == 0, "create: %s", err.text);
     CHILD_REQUIRE(a.backing == ZN_ARENA_THP, "fallback went to %s: %s",

@@ -409,21 +409,6 @@ START_TEST(async_every_shape)
 }
 END_TEST
 
-static long long mem_available_kb(void)
-{
-    char line[256];
-    long long v = -1;
-    FILE *f = fopen("/proc/meminfo", "re");
-
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, "MemAvailable:", 13) == 0)
-            v = strtoll(line + 13, NULL, 10);
-    fclose(f);
-    return v;
-}
-
 /* The kernel registers at most 1 GiB per buffer: a larger region is several, and a read that
  * crosses from one into the next must become two SQEs with their own buffer index. */
 START_TEST(fixed_buffers_past_one_gib)
@@ -439,7 +424,7 @@ START_TEST(fixed_buffers_past_one_gib)
                                          1024 * MB - 4 * MB};
 
     SKIP_WITHOUT_URING();
-    if (mem_available_kb() < 4 * 1024 * 1024) {
+    if (test_meminfo("MemAvailable") < 4 * 1024 * 1024) {
         skipped(__func__, "less than 4G of memory available to register a region above 1G");
         return;
     }
@@ -693,53 +678,6 @@ START_TEST(full_queue_keeps_completions)
 END_TEST
 
 /* ----------------------------------------------------------------- children */
-
-static char child_msg[1536];
-
-#define CHILD_REQUIRE(cond, ...)                                                                   \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            snprintf(child_msg, sizeof(child_msg), __VA_ARGS__);                                   \
-            return child_msg;                                                                      \
-        }                                                                                          \
-    } while (0)
-
-typedef const char *(*child_fn)(void *arg);
-
-/* In a child, for what must not outlive the test (a seccomp filter, dropped capabilities). */
-static const char *in_child(child_fn fn, void *arg)
-{
-    static char msg[1536];
-    int pipefd[2], status;
-    ssize_t n;
-    pid_t pid;
-
-    ck_assert_int_eq(pipe(pipefd), 0);
-    fflush(stdout);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        const char *why;
-        close(pipefd[0]);
-        why = fn(arg);
-        if (why) {
-            ssize_t w = write(pipefd[1], why, strlen(why));
-            (void)w;
-        }
-        fflush(stdout);
-        _exit(why ? 1 : 0);
-    }
-    close(pipefd[1]);
-    n = read(pipefd[0], msg, sizeof(msg) - 1);
-    msg[n > 0 ? n : 0] = '\0';
-    close(pipefd[0]);
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return NULL;
-    if (!msg[0])
-        snprintf(msg, sizeof(msg), "child died (status %#x)", status);
-    return msg;
-}
 
 #if defined(__x86_64__)
 #define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "runtime/parse.h"
@@ -102,4 +103,56 @@ int test_run(const char *name, TCase *tc)
     failed = srunner_ntests_failed(runner);
     srunner_free(runner);
     return failed ? 1 : 0;
+}
+
+char test_child_msg[1536];
+
+const char *in_child(child_fn fn, void *arg)
+{
+    static char msg[1536];
+    int pipefd[2], status;
+    ssize_t n;
+    pid_t pid;
+
+    ck_assert_int_eq(pipe(pipefd), 0);
+    fflush(stdout);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        const char *why;
+        close(pipefd[0]);
+        why = fn(arg);
+        if (why) {
+            ssize_t w = write(pipefd[1], why, strlen(why));
+            (void)w;
+        }
+        fflush(stdout);
+        _exit(why ? 1 : 0);
+    }
+    close(pipefd[1]);
+    n = read(pipefd[0], msg, sizeof(msg) - 1);
+    msg[n > 0 ? n : 0] = '\0';
+    close(pipefd[0]);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return NULL;
+    if (!msg[0])
+        snprintf(msg, sizeof(msg), "child died (status %#x)", status);
+    return msg;
+}
+
+long long test_meminfo(const char *key)
+{
+    char line[256];
+    size_t n = strlen(key);
+    long long v = -1;
+    FILE *f = fopen("/proc/meminfo", "re");
+
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, key, n) == 0 && line[n] == ':')
+            v = strtoll(line + n + 1, NULL, 10);
+    fclose(f);
+    return v;
 }

@@ -3,6 +3,7 @@
 #define ZENITH_TESTUTIL_H
 
 #include <check.h>
+#include <stdio.h>
 #include <stdbool.h>
 
 #include "runtime/plan.h"
@@ -31,6 +32,25 @@ char *test_report(const struct zn_plan *plan);
 
 /* "0-3" for a bitmap (static buffer, overwritten by the next call). */
 const char *test_list(hwloc_const_bitmap_t set);
+
+/* Work that must not outlive the test (a seccomp filter, dropped capabilities, a machine
+ * setting a parent restores) runs in a child that reports with a message, never with
+ * ck_assert: a failed assertion in a grandchild of Check's runner would not reach it. */
+extern char test_child_msg[1536];
+#define CHILD_REQUIRE(cond, ...)                                                                   \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            snprintf(test_child_msg, sizeof(test_child_msg), __VA_ARGS__);                         \
+            return test_child_msg;                                                                 \
+        }                                                                                          \
+    } while (0)
+typedef const char *(*child_fn)(void *arg);
+
+/* A /proc/meminfo value (kB, or pages for HugePages_*), -1 when absent. */
+long long test_meminfo(const char *key);
+
+/* Runs fn in a child; NULL when it returned NULL, else its message (static buffer). */
+const char *in_child(child_fn fn, void *arg);
 
 /* Run the test case in a suite of the same name; returns the process exit status. */
 int test_run(const char *name, TCase *tc);
