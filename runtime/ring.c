@@ -36,17 +36,6 @@ _Atomic int zn_ring_light_fence;
 static _Atomic int heavy_fence_usable;
 static pthread_once_t register_once = PTHREAD_ONCE_INIT;
 
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield" ::: "memory");
-#else
-    atomic_signal_fence(memory_order_seq_cst);
-#endif
-}
-
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -104,8 +93,13 @@ static void futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t deadli
     struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
     int saved_errno = errno;
 
-    syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, deadline == FOREVER ? NULL : &ts, NULL,
-            FUTEX_BITSET_MATCH_ANY);
+    if (syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, deadline == FOREVER ? NULL : &ts,
+                NULL, FUTEX_BITSET_MATCH_ANY) < 0 &&
+        errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) {
+        /* No futex (a seccomp profile): poll gently rather than spin on a failing syscall. */
+        struct timespec nap = {.tv_nsec = 100000};
+        nanosleep(&nap, NULL);
+    }
     errno = saved_errno;
 }
 
@@ -131,7 +125,7 @@ void zn_ring_wait_turn(_Atomic uint32_t *tail, uint32_t pos)
 {
     for (unsigned spins = 0; atomic_load_explicit(tail, memory_order_acquire) != pos; spins++) {
         if (spins < TURN_SPINS)
-            cpu_relax();
+            zn_ring__relax();
         else
             sched_yield();
     }
@@ -182,7 +176,7 @@ static int check_geometry(const char *what, uint32_t capacity, uint32_t item_siz
 static void init_side(struct zn_ring_side *side, enum zn_ring_kind kind, uint32_t capacity,
                       uint32_t item_size)
 {
-    side->kind = kind;
+    atomic_init(&side->mode, kind);
     side->mask = capacity - 1;
     side->capacity = capacity;
     side->item_size = item_size;
@@ -224,14 +218,16 @@ int zn_ring_init(struct zn_ring *ring, enum zn_ring_kind kind, uint32_t capacity
 static int check_side(const char *name, const struct zn_ring_side *side,
                       const struct zn_ring_header *h, struct zn_error *err)
 {
-    if (side->kind != h->kind || side->capacity != h->capacity || side->mask != h->capacity - 1 ||
+    uint32_t kind = atomic_load(&side->mode) & ~ZN_RING_CLOSED;
+
+    if (kind != h->kind || side->capacity != h->capacity || side->mask != h->capacity - 1 ||
         side->item_size != h->item_size)
         return zn_fail(err,
                        "shared ring: the %s side says kind %" PRIu32 ", capacity %" PRIu32
                        ", mask 0x%" PRIx32 ", item size %" PRIu32 " but the header says kind "
                        "%" PRIu32 ", capacity %" PRIu32 ", item size %" PRIu32
                        ": the ring is corrupt; restart the producer to make a new one",
-                       name, side->kind, side->capacity, side->mask, side->item_size, h->kind,
+                       name, kind, side->capacity, side->mask, side->item_size, h->kind,
                        h->capacity, h->item_size);
     return 0;
 }
@@ -378,7 +374,7 @@ bool zn_ring_dequeue(struct zn_ring *ring, void *item)
 
 bool zn_ring_closed(const struct zn_ring *ring)
 {
-    return atomic_load_explicit(&ring->prod.closed, memory_order_acquire) != 0;
+    return (atomic_load_explicit(&ring->prod.mode, memory_order_acquire) & ZN_RING_CLOSED) != 0;
 }
 
 enum wait_for { WAIT_ITEMS, WAIT_SPACE };
@@ -387,9 +383,10 @@ enum wait_for { WAIT_ITEMS, WAIT_SPACE };
  * side), or the ring was closed. Relaxed: the take or put that follows does the acquiring. */
 static bool ready(const struct zn_ring *r, enum wait_for what, unsigned need)
 {
-    bool spsc = r->prod.kind == ZN_RING_SPSC;
+    uint32_t mode = atomic_load_explicit(&r->prod.mode, memory_order_relaxed);
+    bool spsc = (mode & ~ZN_RING_CLOSED) == ZN_RING_SPSC;
 
-    if (atomic_load_explicit(&r->prod.closed, memory_order_relaxed))
+    if (mode & ZN_RING_CLOSED)
         return true;
     if (what == WAIT_ITEMS)
         return atomic_load_explicit(&r->prod.tail, memory_order_relaxed) !=
@@ -422,7 +419,7 @@ static bool wait_ready(struct zn_ring *r, enum wait_for what, unsigned need, int
         if (yielding)
             sched_yield();
         else
-            cpu_relax();
+            zn_ring__relax();
     }
     ring_register();
     for (;;) {
@@ -510,7 +507,7 @@ void zn_ring_close(struct zn_ring *ring)
 {
     struct zn_ring_side *sides[] = {&ring->prod, &ring->cons};
 
-    atomic_store(&ring->prod.closed, 1);
+    atomic_fetch_or(&ring->prod.mode, ZN_RING_CLOSED);
     /* Unconditional bump and wake: a waiter that read the event before the bump either sees it
      * changed when it goes to sleep or is woken here. */
     for (size_t i = 0; i < 2; i++) {

@@ -73,8 +73,10 @@ unsigned zn_ring_count(const struct zn_ring *ring); /* items in it now (a snapsh
 /* Burst: as many of the n items as fit / are there. Bulk: all n or none. Return the count.
  * `items` is n * item_size bytes, packed. A burst of more than the capacity moves at most the
  * capacity; a bulk of more than the capacity always returns 0. Enqueues return 0 once the ring
- * is closed. None of them sleeps or makes a system call: when the other side sleeps waiting,
- * the call that gives it what it waits for also makes the futex wake (one syscall per sleep). */
+ * is closed. None of them sleeps or makes a system call, except that when the other side sleeps
+ * waiting, the call that gives it what it waits for makes the futex wake (one per sleep). A call
+ * that finds nothing to do pauses the CPU once (~25 ns) before returning 0: a caller polling in
+ * a loop then disturbs the other side less (ring-inline.h, zn_ring__idle). */
 unsigned zn_ring_enqueue_burst(struct zn_ring *ring, const void *items, unsigned n);
 unsigned zn_ring_enqueue_bulk(struct zn_ring *ring, const void *items, unsigned n);
 unsigned zn_ring_dequeue_burst(struct zn_ring *ring, void *items, unsigned n);
@@ -86,11 +88,11 @@ bool zn_ring_dequeue(struct zn_ring *ring, void *item);
  * timeout, -1 when the ring is closed and empty. enqueue_wait puts all n (n <= capacity) and
  * returns n, 0 on timeout, -1 when the ring is closed.
  * Details: timeout_ns 0 tries once and does not wait. Deadlines are on CLOCK_MONOTONIC. A wait
- * spins (pause) for ~5 us, then yields the CPU until ~50 us, then sleeps on the futex; signals
- * do not cut it short. enqueue_wait is all or nothing: it waits until n slots are free at once,
- * and on a timeout nothing was put. It returns -1 with errno EINVAL for n > capacity (it could
- * never succeed); n == 0 and max == 0 return 0 at once. The item count is returned as an int:
- * capacities are at most 2^30. */
+ * spins (pause) for ~5 us, then yields the CPU until ~50 us, then sleeps on the futex (going to
+ * sleep costs one membarrier(2), see ring-inline.h); signals do not cut it short. enqueue_wait is
+ * all or nothing: it waits until n slots are free at once, and on a timeout nothing was put. It
+ * returns -1 with errno EINVAL for n > capacity (it could never succeed); n == 0 and max == 0
+ * return 0 at once. The item count is returned as an int: capacities are at most 2^30. */
 int zn_ring_dequeue_wait(struct zn_ring *ring, void *items, unsigned max, int64_t timeout_ns);
 int zn_ring_enqueue_wait(struct zn_ring *ring, const void *items, unsigned n, int64_t timeout_ns);
 

@@ -177,7 +177,7 @@ START_TEST(check_refuses_corrupt_rings)
         {"producer side", offsetof(struct zn_ring, prod.mask), 0xff},
         {"producer side", offsetof(struct zn_ring, prod.item_size), 64},
         {"consumer side", offsetof(struct zn_ring, cons.capacity), 32},
-        {"consumer side", offsetof(struct zn_ring, cons.kind), ZN_RING_SPSC},
+        {"consumer side", offsetof(struct zn_ring, cons.mode), ZN_RING_SPSC},
         {"indices are corrupt", offsetof(struct zn_ring, prod.tail), 17},
         {"a producer's claim", offsetof(struct zn_ring, prod.head), 40},
         {"a consumer's claim", offsetof(struct zn_ring, cons.head), 0x80000000u},
