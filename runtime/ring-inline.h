@@ -30,8 +30,9 @@
  * barrier. A process registers in zn_ring_init and zn_ring_check (and again in a fork child);
  * where registering fails (an old kernel, a seccomp profile), or before it has happened, the
  * fast path uses a real fence (zn_ring_light_fence is 0), and a sleeper that cannot issue
- * membarrier sleeps in 1 ms slices and looks again. What it buys: bench/ring-bench's ablation,
- * the same ring with the fence, moves single items 15-18% slower on the VMs we measured. What it
+ * membarrier sleeps in 1 ms slices and looks again. What it buys: in bench/ring-bench's
+ * ablation the same ring with the fence moved single items 3.5x slower when the two vCPUs were
+ * close (no difference when they were far apart, where every transfer is slow anyway). What it
  * costs: each sleep interrupts (IPI) every CPU then running a thread of a registered process,
  * once, after the ~50 us a waiter spins and yields before it sleeps. */
 
