@@ -106,6 +106,28 @@ static bool item_is(const unsigned char *item, uint32_t size, uint64_t seq)
     return true;
 }
 
+static pid_t fork_child(void)
+{
+    pid_t parent = getpid(), pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* A failed assertion in the parent must not leave children blocked on the ring. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(3);
+    }
+    return pid;
+}
+
+static void expect_child_ok(pid_t pid)
+{
+    int status;
+
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x", status);
+}
+
 static const enum zn_ring_kind kinds[] = {ZN_RING_SPSC, ZN_RING_MPMC};
 
 /* ------------------------------------------------------------------ geometry */
@@ -520,14 +542,23 @@ static void *pong_side(void *arg)
     return NULL;
 }
 
-START_TEST(no_lost_wakeups_when_sleeping_every_time)
+static void ping_pong_sleeping(bool across_processes)
 {
     for (size_t k = 0; k < 2; k++) {
         struct zn_ring *ab = new_ring(kinds[k], 2, 8, NULL), *ba = new_ring(kinds[k], 2, 8, NULL);
         struct pong b = {.in = ab, .out = ba, .rounds = 300};
         pthread_t t;
+        pid_t pid = -1;
 
-        ck_assert_int_eq(pthread_create(&t, NULL, pong_side, &b), 0);
+        if (across_processes) {
+            pid = fork_child();
+            if (pid == 0) {
+                pong_side(&b);
+                _exit(b.ok ? 0 : 1);
+            }
+        } else {
+            ck_assert_int_eq(pthread_create(&t, NULL, pong_side, &b), 0);
+        }
         for (uint64_t i = 0; i < b.rounds; i++) {
             uint64_t v = i;
             sleep_ns(150000);
@@ -535,14 +566,31 @@ START_TEST(no_lost_wakeups_when_sleeping_every_time)
             ck_assert_int_eq(zn_ring_dequeue_wait(ba, &v, 1, STUCK_NS), 1);
             ck_assert_uint_eq(v, i);
         }
-        pthread_join(t, NULL);
-        ck_assert(b.ok);
+        if (across_processes) {
+            expect_child_ok(pid);
+        } else {
+            pthread_join(t, NULL);
+            ck_assert(b.ok);
+        }
         /* The sleeping path was taken (each wake bumps the event), not just spinning. */
         ck_assert_uint_gt(atomic_load(&ab->prod.event), b.rounds / 2);
         ck_assert_uint_gt(atomic_load(&ba->prod.event), b.rounds / 2);
         free_ring(ab);
         free_ring(ba);
     }
+}
+
+START_TEST(no_lost_wakeups_when_sleeping_every_time)
+{
+    ping_pong_sleeping(false);
+}
+END_TEST
+
+/* The same between processes: the futex is not private and each process registered for
+ * membarrier on its own (the child in its fork handler). */
+START_TEST(no_lost_wakeups_across_processes)
+{
+    ping_pong_sleeping(true);
 }
 END_TEST
 
@@ -632,28 +680,6 @@ START_TEST(spsc_threads_lose_and_repeat_nothing)
     free_ring(r);
 }
 END_TEST
-
-static pid_t fork_child(void)
-{
-    pid_t parent = getpid(), pid = fork();
-
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        /* A failed assertion in the parent must not leave children blocked on the ring. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(3);
-    }
-    return pid;
-}
-
-static void expect_child_ok(pid_t pid)
-{
-    int status;
-
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x", status);
-}
 
 static void spsc_across_processes(uint32_t item_size, uint64_t items)
 {
@@ -887,6 +913,7 @@ int main(void)
     tcase_add_test(tc, enqueue_wait_wakes_on_dequeue);
     tcase_add_test(tc, close_wakes_both_sides);
     tcase_add_test(tc, no_lost_wakeups_when_sleeping_every_time);
+    tcase_add_test(tc, no_lost_wakeups_across_processes);
     tcase_add_test(tc, spsc_threads_lose_and_repeat_nothing);
     tcase_add_test(tc, spsc_processes_8_byte_items);
     tcase_add_test(tc, spsc_processes_64_byte_items);
