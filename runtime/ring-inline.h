@@ -137,11 +137,13 @@ ZN_RING_INLINE unsigned zn_ring__idle(void)
 /* The copies branch on the ring's item size, which the compiler does not know: where a caller
  * passes an 8-byte item it sees the 64-byte branch read past it and warns, about code that
  * never runs for that ring. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpragmas"
+#pragma GCC diagnostic ignored "-Wpragmas" /* gcc < 11 has no -Wstringop-overread */
 #pragma GCC diagnostic ignored "-Wstringop-overread"
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
 #pragma GCC diagnostic ignored "-Warray-bounds"
+#endif
 
 ZN_RING_INLINE void zn_ring__copy(unsigned char *dst, const unsigned char *src, unsigned n,
                                   uint32_t size)
@@ -328,7 +330,9 @@ ZN_RING_INLINE void zn_ring__copy1(void *dst, const void *src, uint32_t size)
         memcpy(dst, src, size);
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 ZN_RING_INLINE bool zn_ring__put1(struct zn_ring *r, const void *item)
 {
