@@ -9,8 +9,9 @@
  * arena's slots, slot-sized chunks in turn, so both write the same amount of memory that no
  * cache holds.
  *
- * Warm (the file in the page cache): io_uring with fixed buffers, completing inline in the
- * submitting thread, and the same with IOSQE_ASYNC, where io-wq workers on the other cores do
+ * Warm (the file in the page cache): io_uring with fixed buffers on huge pages (plain buffers on
+ * base pages, where fixed ones copy page by page: the data service's choice), completing inline
+ * in the submitting thread, and the same with IOSQE_ASYNC, where io-wq workers on the other cores do
  * the copies; targets: ours >= 1.0 x read(), and async above one core's copy rate (> 1.0 x).
  * Cold (posix_fadvise DONTNEED before each run, the file fsync'ed when written): ours with
  * O_DIRECT against read() buffered and read() with O_DIRECT; target >= 1.0 x each.
@@ -336,6 +337,8 @@ static int side_open(const struct config *c, struct side *sd, uint64_t hugepage_
         return -1;
     if (sd->arena.note[0])
         printf("reader-bench: %s arena: %s\n", sd->label, sd->arena.note);
+    /* As the data service does (runtime/engine.c): fixed buffers only on huge pages. */
+    o.plain_buffers = sd->arena.backing == ZN_ARENA_BASE_PAGES;
     if (!(sd->fixed = zn_reader_create(&o, sd->arena.slot0, len, err)))
         return -1;
     o.async = true;
