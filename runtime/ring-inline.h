@@ -334,6 +334,22 @@ ZN_RING_INLINE void zn_ring__copy1(void *dst, const void *src, uint32_t size)
 #pragma GCC diagnostic pop
 #endif
 
+/* Single-item dequeue of 8-byte items: at the start of each cache line, ask for the line two
+ * ahead (items tail+16..23) once all its items are published, so that its transfer from the
+ * producer's core overlaps the items before it rather than starting when the consumer reaches
+ * it (the hardware prefetcher does not run that far ahead of a load per item). Only lines the
+ * producer is done with: taking a line it is still writing would cost it a transfer back.
+ * Measured (bench/ring-bench single, 8 B, both variants in turn at the same moments): 15-23%
+ * more items/s, with the line floor at ~60 ns and at ~300 ns alike; the round trip, whose
+ * consumer never has a whole line ahead, not slower. For 64-byte items the same (one line
+ * ahead of the next) changed nothing measurable, so they go without. */
+ZN_RING_INLINE void zn_ring__prefetch_ahead(const struct zn_ring *r, const struct zn_ring_side *c,
+                                            uint32_t tail)
+{
+    if (c->item_size == 8 && (tail & 7) == 0 && c->cached - tail >= 24)
+        __builtin_prefetch(r->data + (size_t)((tail + 16) & c->mask) * 8);
+}
+
 ZN_RING_INLINE bool zn_ring__put1(struct zn_ring *r, const void *item)
 {
     struct zn_ring_side *p = &r->prod;
@@ -366,6 +382,7 @@ ZN_RING_INLINE bool zn_ring__take1(struct zn_ring *r, void *item)
         if (c->cached == tail)
             return zn_ring__idle();
     }
+    zn_ring__prefetch_ahead(r, c, tail);
     zn_ring__copy1(item, r->data + (size_t)(tail & c->mask) * c->item_size, c->item_size);
     atomic_store_explicit(&c->tail, tail + 1, memory_order_release);
     zn_ring__signal(c);
