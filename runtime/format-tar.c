@@ -701,17 +701,21 @@ static unsigned sample_shard(const struct zn_dataset *ds, uint64_t sample)
     return lo;
 }
 
+/* Where field i of a sample is; the samples' fields are its extents. */
+static struct zn_extent field_extent(const struct zn_dataset *ds, unsigned shard, uint64_t field)
+{
+    const struct zn_tar_field *f = &ds->tar.fields[field];
+    return (struct zn_extent){shard, (uint64_t)f->block * BLOCK, f->size};
+}
+
 int zn_tar_extents(const struct zn_dataset *ds, uint64_t sample, struct zn_extent *ext,
                    unsigned max)
 {
-    const struct zn_tar *t = &ds->tar;
-    uint64_t first = t->sample_first[sample], n = t->sample_first[sample + 1] - first;
+    uint64_t first = ds->tar.sample_first[sample], n = ds->tar.sample_first[sample + 1] - first;
     unsigned shard = sample_shard(ds, sample);
 
-    for (uint64_t i = 0; i < n && i < max; i++) {
-        const struct zn_tar_field *f = &t->fields[first + i];
-        ext[i] = (struct zn_extent){shard, (uint64_t)f->block * BLOCK, f->size};
-    }
+    for (uint64_t i = 0; i < n && i < max; i++)
+        ext[i] = field_extent(ds, shard, first + i);
     return (int)n;
 }
 
@@ -722,10 +726,8 @@ int zn_tar_fields(const struct zn_dataset *ds, uint64_t sample, struct zn_field 
     uint64_t first = t->sample_first[sample], n = t->sample_first[sample + 1] - first;
     unsigned shard = sample_shard(ds, sample);
 
-    for (uint64_t i = 0; i < n && i < max; i++) {
-        const struct zn_tar_field *f = &t->fields[first + i];
-        fields[i] =
-            (struct zn_field){t->names[f->name], {shard, (uint64_t)f->block * BLOCK, f->size}};
-    }
+    for (uint64_t i = 0; i < n && i < max; i++)
+        fields[i] = (struct zn_field){t->names[t->fields[first + i].name],
+                                      field_extent(ds, shard, first + i)};
     return (int)n;
 }
