@@ -63,8 +63,7 @@ static int check_header(const struct zn_dp_consumer *c, struct zn_error *err)
                        h->version, h->header_bytes, ZN_DP_VERSION, sizeof(*h));
     if (h->slots != a->slots || h->slot_bytes != a->slot_bytes || h->batch == 0 ||
         h->payload_offset >= a->slot_bytes ||
-        sizeof(struct zn_dp_batch) +
-                (uint64_t)h->max_samples_per_batch * sizeof(struct zn_dp_sample) +
+        sizeof(struct zn_dp_batch) + (uint64_t)h->batch * sizeof(struct zn_dp_sample) +
                 (uint64_t)h->max_fields_per_batch * sizeof(struct zn_dp_field) >
             h->payload_offset ||
         h->names > ZN_DP_MAX_NAMES)
@@ -136,13 +135,13 @@ static int view_of(struct zn_dp_consumer *c, uint64_t item, struct zn_dp_view *v
                        (unsigned long long)item, c->arena.slots);
     slot = zn_arena_slot(&c->arena, (uint32_t)item);
     b = (const struct zn_dp_batch *)slot;
-    if (b->samples > h->max_samples_per_batch || b->fields > h->max_fields_per_batch ||
+    if (b->samples > h->batch || b->fields > h->max_fields_per_batch ||
         b->bytes > c->arena.slot_bytes - h->payload_offset)
         return zn_fail(err, "batch %llu in the data service's slot %u is damaged",
                        (unsigned long long)b->seq, (unsigned)item);
     v->batch = b;
     v->samples = (const struct zn_dp_sample *)(b + 1);
-    v->fields = (const struct zn_dp_field *)(v->samples + h->max_samples_per_batch);
+    v->fields = (const struct zn_dp_field *)(v->samples + h->batch);
     /* Every sample and field inside the payload: a program may index with them blindly. */
     for (uint32_t i = 0; i < b->samples; i++) {
         const struct zn_dp_sample *s = &v->samples[i];

@@ -74,12 +74,12 @@ struct zn_dp_shared {
     uint32_t format;     /* enum zn_format */
     uint32_t item_bytes; /* token width, or 1 */
     uint32_t seq_len;    /* tokens per sample, plus one; 0 for other formats */
-    uint32_t batch;      /* samples per full batch */
+    uint32_t batch;      /* samples per full batch: every slot's sample table has as many */
     uint64_t record_bytes;
     uint32_t slots;
     uint32_t payload_offset; /* from each slot's start */
     uint64_t slot_bytes;
-    uint32_t max_samples_per_batch, max_fields_per_batch;
+    uint32_t max_fields_per_batch;
     /* who and what order */
     uint32_t rank, world;
     uint64_t seed;

@@ -76,7 +76,6 @@ struct zn_engine {
     struct zn_share share;
     uint64_t next_build, next_publish;
     bool all_built;
-    uint64_t skipped_total;
 };
 
 static uint64_t now_ns(void)
@@ -359,16 +358,19 @@ static int build(struct zn_engine *e, uint32_t slot)
         unsigned next = 0;
         int nf = 0;
 
-        if (extents_of(e, id, &next) < 0) {
+        if (zn_dataset_format(e->ds) == ZN_FORMAT_TAR) {
+            /* A tar sample's extents are its fields': one lookup gives both. */
+            nf = zn_dataset_fields(e->ds, id, e->fields, (unsigned)e->max_extents);
+            if (nf > (int)e->max_extents)
+                nf = (int)e->max_extents;
+            for (int x = 0; x < nf; x++)
+                e->ext[x] = f[x].extent;
+            next = nf > 0 ? (unsigned)nf : 0;
+        } else if (extents_of(e, id, &next) < 0) {
             snprintf(why, sizeof(why), "zenith: data: cannot locate sample %llu of %s",
                      (unsigned long long)id, e->spec.dataset.path);
             fail_producer(e, why);
             return -1;
-        }
-        if (zn_dataset_format(e->ds) == ZN_FORMAT_TAR) {
-            nf = zn_dataset_fields(e->ds, id, e->fields, (unsigned)e->max_extents);
-            if (nf > (int)e->max_extents)
-                nf = (int)e->max_extents;
         }
         samples[i].id = id;
         samples[i].first_field = nfields;
@@ -495,9 +497,8 @@ static int finish(struct zn_engine *e, uint32_t slot)
     for (uint32_t i = 0; i < b->samples; i++)
         bad += w->bad[i];
     if (bad) {
-        e->skipped_total += bad;
-        atomic_fetch_add(&e->hdr->skipped, bad);
-        if (e->spec.on_error == ZN_ON_ERROR_FAIL || e->skipped_total > e->spec.max_errors) {
+        uint64_t skipped = atomic_fetch_add(&e->hdr->skipped, bad) + bad;
+        if (e->spec.on_error == ZN_ON_ERROR_FAIL || skipped > e->spec.max_errors) {
             char text[512];
             if (e->spec.on_error == ZN_ON_ERROR_FAIL)
                 snprintf(text, sizeof(text), "%s; on_error=skip leaves such samples out", w->why);
@@ -505,7 +506,7 @@ static int finish(struct zn_engine *e, uint32_t slot)
                 snprintf(text, sizeof(text),
                          "%s; that is %llu damaged samples, more than "
                          "max_errors=%llu",
-                         w->why, (unsigned long long)e->skipped_total,
+                         w->why, (unsigned long long)skipped,
                          (unsigned long long)e->spec.max_errors);
             fail_producer(e, text);
             return -1;
@@ -711,7 +712,6 @@ int zn_engine_start(struct zn_engine *e, struct zn_error *err)
     e->hdr->slots = e->arena.slots;
     e->hdr->payload_offset = payload_offset;
     e->hdr->slot_bytes = e->arena.slot_bytes;
-    e->hdr->max_samples_per_batch = e->spec.batch;
     e->hdr->max_fields_per_batch = (uint32_t)(e->spec.batch * e->max_fields);
     e->hdr->rank = e->cfg.rank;
     e->hdr->world = e->cfg.world;
