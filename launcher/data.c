@@ -13,8 +13,6 @@
 #include "launcher/data.h"
 #include "launcher/supervise.h"
 
-#define ENV_FD "ZENITH_DATAPLANE_FD"
-
 static struct zn_engine *engine;
 static cpu_set_t cpus;
 static unsigned rank, local_rank;
@@ -96,7 +94,7 @@ static int start(const struct zr_world *w, const struct zr_rendezvous *rv, struc
     if (fcntl(fd, F_SETFD, 0) < 0)
         return zn_fail(err, "data: cannot hand the arena to the program: %m");
     zr_inherit_fd(fd);
-    if (zn_env_add(child_env, false, ENV_FD, "%d", fd) < 0)
+    if (zn_env_add(child_env, false, ZN_ENV_DATAPLANE_FD, "%d", fd) < 0)
         return zn_fail(err, "out of memory");
     notice = zn_engine_notice(engine);
     /* Each node's first rank speaks for the node: the others would say the same. */

@@ -14,9 +14,9 @@
 
 #include "runtime/arena.h"
 #include "runtime/dataplane.h"
+#include "runtime/env.h"
 #include "runtime/parse.h"
 
-#define ENV_FD   "ZENITH_DATAPLANE_FD"
 #define SLICE_NS (50 * 1000 * 1000ll) /* how often a waiting consumer checks the producer */
 
 struct zn_dp_consumer {
@@ -34,16 +34,16 @@ static uint64_t now_ns(void)
 
 static int fd_from_env(struct zn_error *err)
 {
-    const char *text = getenv(ENV_FD), *p = text;
+    const char *text = getenv(ZN_ENV_DATAPLANE_FD), *p = text;
     uint64_t v;
 
     if (!text)
         return zn_fail(err,
                        "%s is not set: no data service was started for this process; "
                        "run it as `zenith-run --data SPEC program`",
-                       ENV_FD);
+                       ZN_ENV_DATAPLANE_FD);
     if (zn_parse_digits(&p, &v) < 0 || *p || v > 1u << 20)
-        return zn_fail(err, "%s=%s is not a descriptor number", ENV_FD, text);
+        return zn_fail(err, "%s=%s is not a descriptor number", ZN_ENV_DATAPLANE_FD, text);
     return (int)v;
 }
 
@@ -54,7 +54,8 @@ static int check_header(const struct zn_dp_consumer *c, struct zn_error *err)
     const struct zn_arena *a = &c->arena;
 
     if (a->header_bytes < sizeof(*h) || h->magic != ZN_DP_MAGIC)
-        return zn_fail(err, "the shared memory behind %s is not a Zenith data service's", ENV_FD);
+        return zn_fail(err, "the shared memory behind %s is not a Zenith data service's",
+                       ZN_ENV_DATAPLANE_FD);
     if (h->version != ZN_DP_VERSION || h->header_bytes != sizeof(*h))
         return zn_fail(err,
                        "the data service speaks version %u (header %u bytes), this "

@@ -47,6 +47,8 @@ int zn_env_add(struct zn_env *env, bool user_wins, const char *name, const char 
 /* Marks a task as placed for Slurm step JOBID.STEPID, so zenith-run inside it leaves the
  * placement alone; a copy inherited by a later step names another step and is ignored. */
 #define ZN_ENV_PLACED "ZENITH_PLACED"
+/* zenith-run --data: the descriptor of the rank's data service arena (runtime/dataplane.h). */
+#define ZN_ENV_DATAPLANE_FD "ZENITH_DATAPLANE_FD"
 
 /* Value of `name` in env, or NULL. */
 const char *zn_env_get(const struct zn_env *env, const char *name);
