@@ -20,7 +20,9 @@
 /* The first bytes of every arena: what an attaching process checks before it trusts anything
  * else in the mapping. Only fixed-size fields, no pointers (each side maps it elsewhere). */
 #define ARENA_MAGIC   UINT64_C(0x21414e4552414e5a) /* "ZNARENA!" little-endian */
-#define ARENA_VERSION 1u
+#define ARENA_VERSION 2u
+/* Both rings move one slot index per call: the layout made for single items. */
+#define ARENA_RING_KIND ZN_RING_SPSC_STAMPED
 
 struct arena_meta {
     uint64_t magic;
@@ -129,11 +131,11 @@ static int compute_layout(const struct zn_arena_params *p, uint64_t page_size, s
     memset(l, 0, sizeof(*l));
     l->page_size = page_size;
     l->ring_capacity = ring_capacity_for(p->slots);
-    ring_bytes = zn_ring_memsize(l->ring_capacity, p->ring_item_size);
+    ring_bytes = zn_ring_memsize(ARENA_RING_KIND, l->ring_capacity, p->ring_item_size);
     if (ring_bytes == 0)
         return zn_fail(err,
                        "arena: rings of %" PRIu32 " items of %" PRIu32
-                       " bytes are not possible (items of 4-1024 bytes, a multiple of 4; at "
+                       " bytes are not possible (items of 4-60 bytes, a multiple of 4; at "
                        "most 2^30 slots)",
                        l->ring_capacity, p->ring_item_size);
     if (!align_up(ring_bytes, LINE, &l->ring_bytes) ||
@@ -532,9 +534,9 @@ int zn_arena_create(const struct zn_arena_params *p, struct zn_arena *a, struct 
     m.ring_item_size = p->ring_item_size;
     m.backing = backing;
     m.numa_node = bound;
-    if (zn_ring_init((struct zn_ring *)((uint8_t *)t.base + l.filled_offset), ZN_RING_SPSC,
+    if (zn_ring_init((struct zn_ring *)((uint8_t *)t.base + l.filled_offset), ARENA_RING_KIND,
                      l.ring_capacity, p->ring_item_size, err) < 0 ||
-        zn_ring_init((struct zn_ring *)((uint8_t *)t.base + l.free_offset), ZN_RING_SPSC,
+        zn_ring_init((struct zn_ring *)((uint8_t *)t.base + l.free_offset), ARENA_RING_KIND,
                      l.ring_capacity, p->ring_item_size, err) < 0) {
         attempt_undo(&t);
         goto out;
@@ -596,8 +598,8 @@ static int check_meta(const struct arena_meta *m, int fd, size_t size, const str
                    fd, size, m->slots, m->slot_bytes, m->slot0_offset);
     if (m->ring_capacity < m->slots || m->ring_capacity < 2 ||
         (m->ring_capacity & (m->ring_capacity - 1)) != 0 ||
-        zn_ring_memsize(m->ring_capacity, m->ring_item_size) == 0 ||
-        zn_ring_memsize(m->ring_capacity, m->ring_item_size) > m->ring_bytes)
+        zn_ring_memsize(ARENA_RING_KIND, m->ring_capacity, m->ring_item_size) == 0 ||
+        zn_ring_memsize(ARENA_RING_KIND, m->ring_capacity, m->ring_item_size) > m->ring_bytes)
         return BAD("rings of %" PRIu32 " items of %" PRIu32 " bytes in %" PRIu64
                    " bytes cannot carry %" PRIu32 " slots",
                    fd, size, m->ring_capacity, m->ring_item_size, m->ring_bytes, m->slots);

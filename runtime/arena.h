@@ -25,7 +25,8 @@ struct zn_arena_params {
     uint32_t slots;          /* >= 1 */
     uint64_t slot_bytes;     /* rounded up to the page size */
     uint32_t header_bytes;   /* caller's header (e.g. the data service's descriptors) */
-    uint32_t ring_item_size; /* both rings: SPSC, capacity = slots rounded up to a power of 2 */
+    uint32_t ring_item_size; /* both rings: SPSC stamped (so 4-60 bytes), capacity = slots
+                              * rounded up to a power of 2 */
     uint64_t hugepage_size;  /* 0: the job reserved none; else try MFD_HUGETLB of that size */
     int numa_node;           /* OS index; -1: no binding. A node that cannot be bound (none such,
                               * mbind refused) costs locality, not the arena: a note, unbound */

@@ -171,7 +171,7 @@ int zn_dp_next(struct zn_dp_consumer *c, struct zn_dp_view *view, int64_t timeou
     int rc = -1;
 
     memset(view, 0, sizeof(*view));
-    if (!zn_ring_dequeue(c->arena.filled, &item)) {
+    if (!zn_ring_dequeue_u64(c->arena.filled, &item)) {
         t0 = now_ns();
         for (;;) {
             int64_t slice = SLICE_NS;
@@ -221,14 +221,12 @@ out:
 
 int zn_dp_release(struct zn_dp_consumer *c, const struct zn_dp_view *view, struct zn_error *err)
 {
-    uint64_t item = view->slot;
-
     if (!view->batch || view->slot >= c->arena.slots)
         return zn_fail(err, "zn_dp_release: not a batch from zn_dp_next");
     atomic_fetch_sub_explicit(&c->hdr->held, 1, memory_order_relaxed);
     /* The free ring holds every slot; it is closed only once the producer stopped, and then
      * nobody needs the slot back. */
-    if (!zn_ring_enqueue(c->arena.free, &item) && !zn_ring_closed(c->arena.free))
+    if (!zn_ring_enqueue_u64(c->arena.free, view->slot) && !zn_ring_closed(c->arena.free))
         return zn_fail(err, "slot %u was given back twice", view->slot);
     return 0;
 }

@@ -583,7 +583,7 @@ static void *producer(void *arg)
         while (!e->all_built && !atomic_load(&e->stop)) {
             uint64_t item;
             bool idle = zn_reader_in_flight(e->reader) == 0 && e->next_publish == e->next_build;
-            if (!zn_ring_dequeue(e->arena.free, &item)) {
+            if (!zn_ring_dequeue_u64(e->arena.free, &item)) {
                 uint64_t t0;
                 int got;
                 if (!idle)
@@ -735,8 +735,7 @@ int zn_engine_start(struct zn_engine *e, struct zn_error *err)
     atomic_store(&e->hdr->state, ZN_DP_RUNNING);
 
     for (uint32_t s = 0; s < e->arena.slots; s++) {
-        uint64_t item = s;
-        if (!zn_ring_enqueue(e->arena.free, &item))
+        if (!zn_ring_enqueue_u64(e->arena.free, s))
             return zn_fail(err, "data: the free ring is smaller than the slots (bug)");
     }
     e->epoch = e->spec.epoch;

@@ -138,36 +138,66 @@ static bool capacity_ok(uint32_t capacity)
     return capacity >= 2 && capacity <= (UINT32_C(1) << 30) && (capacity & (capacity - 1)) == 0;
 }
 
-static bool item_size_ok(uint32_t item_size)
+static bool kind_ok(uint32_t kind)
 {
-    return item_size > 0 && item_size <= 1024 && item_size % 4 == 0;
+    return kind == ZN_RING_SPSC || kind == ZN_RING_MPMC || kind == ZN_RING_SPSC_STAMPED;
 }
 
-size_t zn_ring_memsize(uint32_t capacity, uint32_t item_size)
+/* A stamped slot must hold the item and its stamp inside one cache line. */
+#define STAMPED_ITEM_MAX 60u
+
+static bool item_size_ok(uint32_t kind, uint32_t item_size)
+{
+    return item_size > 0 && item_size <= (kind == ZN_RING_SPSC_STAMPED ? STAMPED_ITEM_MAX : 1024) &&
+           item_size % 4 == 0;
+}
+
+static uint32_t stride_for(uint32_t kind, uint32_t item_size)
+{
+    uint32_t stride = 8;
+
+    if (kind != ZN_RING_SPSC_STAMPED)
+        return item_size;
+    while (stride < item_size + 4)
+        stride *= 2;
+    return stride;
+}
+
+static uint32_t mode8_for(uint32_t kind, uint32_t item_size)
+{
+    return item_size == 8 && kind != ZN_RING_MPMC ? kind : ZN_RING_NOT8;
+}
+
+size_t zn_ring_memsize(enum zn_ring_kind kind, uint32_t capacity, uint32_t item_size)
 {
     uint64_t size;
 
-    if (!capacity_ok(capacity) || !item_size_ok(item_size))
+    if (!kind_ok(kind) || !capacity_ok(capacity) || !item_size_ok(kind, item_size))
         return 0;
-    size = ZN_RING_DATA_OFFSET + (uint64_t)capacity * item_size;
+    size = ZN_RING_DATA_OFFSET + (uint64_t)capacity * stride_for(kind, item_size);
     size = (size + 63) & ~UINT64_C(63);
     return size > SIZE_MAX ? 0 : (size_t)size;
 }
 
-static int check_geometry(const char *what, uint32_t capacity, uint32_t item_size,
+static int check_geometry(const char *what, uint32_t kind, uint32_t capacity, uint32_t item_size,
                           struct zn_error *err)
 {
+    if (kind == ZN_RING_SPSC_STAMPED && item_size > STAMPED_ITEM_MAX && item_size_ok(0, item_size))
+        return zn_fail(err,
+                       "%s: item size %" PRIu32 " bytes is above the %u a stamped ring carries "
+                       "(item and stamp share a cache line); use ZN_RING_SPSC for larger items",
+                       what, item_size, STAMPED_ITEM_MAX);
     if (!capacity_ok(capacity))
         return zn_fail(err,
                        "%s: capacity %" PRIu32 " is not a power of two from 2 to 2^30; round the "
                        "number of items up to one",
                        what, capacity);
-    if (!item_size_ok(item_size))
+    if (!item_size_ok(kind, item_size))
         return zn_fail(err,
                        "%s: item size %" PRIu32 " bytes is not a multiple of 4 from 4 to 1024; "
                        "pad the item or pass an offset to a larger buffer instead",
                        what, item_size);
-    if (zn_ring_memsize(capacity, item_size) == 0)
+    if (zn_ring_memsize(kind, capacity, item_size) == 0)
         return zn_fail(err, "%s: %" PRIu32 " items of %" PRIu32 " bytes do not fit in memory", what,
                        capacity, item_size);
     return 0;
@@ -180,6 +210,8 @@ static void init_side(struct zn_ring_side *side, enum zn_ring_kind kind, uint32_
     side->mask = capacity - 1;
     side->capacity = capacity;
     side->item_size = item_size;
+    side->stride = stride_for(kind, item_size);
+    atomic_init(&side->mode8, mode8_for(kind, item_size));
 }
 
 int zn_ring_init(struct zn_ring *ring, enum zn_ring_kind kind, uint32_t capacity,
@@ -192,12 +224,12 @@ int zn_ring_init(struct zn_ring *ring, enum zn_ring_kind kind, uint32_t capacity
                        "zn_ring_init: ring memory at %p is not 64-byte aligned; place the ring at "
                        "a cache-line boundary of the mapping",
                        (void *)ring);
-    if (kind != ZN_RING_SPSC && kind != ZN_RING_MPMC)
+    if (!kind_ok(kind))
         return zn_fail(err,
-                       "zn_ring_init: ring kind %d is neither SPSC nor MPMC (a bug in the "
-                       "caller)",
+                       "zn_ring_init: ring kind %d is none of SPSC, MPMC, SPSC_STAMPED (a bug in "
+                       "the caller)",
                        (int)kind);
-    if (check_geometry("zn_ring_init", capacity, item_size, err) < 0)
+    if (check_geometry("zn_ring_init", kind, capacity, item_size, err) < 0)
         return -1;
     ring_register();
     memset(ring, 0, ZN_RING_DATA_OFFSET);
@@ -206,9 +238,13 @@ int zn_ring_init(struct zn_ring *ring, enum zn_ring_kind kind, uint32_t capacity
     ring->header.capacity = capacity;
     ring->header.item_size = item_size;
     ring->header.data_offset = ZN_RING_DATA_OFFSET;
-    ring->header.size = zn_ring_memsize(capacity, item_size);
+    ring->header.size = zn_ring_memsize(kind, capacity, item_size);
     init_side(&ring->prod, kind, capacity, item_size);
     init_side(&ring->cons, kind, capacity, item_size);
+    /* Every slot as if the lap before the first had filled it: index i - capacity's stamp. */
+    for (uint32_t i = 0; kind == ZN_RING_SPSC_STAMPED && i < capacity; i++)
+        atomic_store_explicit(zn_ring__stamp(zn_ring__slot(ring, &ring->prod, i), &ring->prod),
+                              i + 1 - capacity, memory_order_relaxed);
     /* SPSC: the producer starts with the whole ring free. */
     ring->prod.cached = capacity;
     atomic_store_explicit(&ring->header.magic, ZN_RING_MAGIC, memory_order_release);
@@ -219,31 +255,36 @@ static int check_side(const char *name, const struct zn_ring_side *side,
                       const struct zn_ring_header *h, struct zn_error *err)
 {
     uint32_t kind = atomic_load(&side->mode) & ~ZN_RING_CLOSED;
+    uint32_t mode8 = atomic_load(&side->mode8) & ~ZN_RING_CLOSED;
 
     if (kind != h->kind || side->capacity != h->capacity || side->mask != h->capacity - 1 ||
-        side->item_size != h->item_size)
+        side->item_size != h->item_size || side->stride != stride_for(h->kind, h->item_size) ||
+        mode8 != mode8_for(h->kind, h->item_size))
         return zn_fail(err,
-                       "shared ring: the %s side says kind %" PRIu32 ", capacity %" PRIu32
-                       ", mask 0x%" PRIx32 ", item size %" PRIu32 " but the header says kind "
-                       "%" PRIu32 ", capacity %" PRIu32 ", item size %" PRIu32
+                       "shared ring: the %s side says kind %" PRIu32 " (%" PRIu32 " for 8-byte "
+                       "calls), capacity %" PRIu32 ", mask 0x%" PRIx32 ", item size %" PRIu32
+                       ", stride %" PRIu32 " but the header says kind %" PRIu32
+                       ", capacity %" PRIu32 ", item size %" PRIu32
                        ": the ring is corrupt; restart the producer to make a new one",
-                       name, kind, side->capacity, side->mask, side->item_size, h->kind,
-                       h->capacity, h->item_size);
+                       name, kind, mode8, side->capacity, side->mask, side->item_size, side->stride,
+                       h->kind, h->capacity, h->item_size);
     return 0;
 }
 
-/* The distance between a side's index and the one behind it can never exceed the capacity. The
- * peer moves them while we look: only a distance seen with the index behind unchanged across
- * the reading is proof of corruption. */
+/* The distance between a side's index and the one behind it can never exceed the capacity (in
+ * a stamped ring the consumer may also be up to a call's worth ahead: `either_way`). The peer
+ * moves them while we look: only a distance seen with the index behind unchanged across the
+ * reading is proof of corruption. */
 static int check_distance(const char *what, _Atomic const uint32_t *ahead,
-                          _Atomic const uint32_t *behind, uint32_t capacity, struct zn_error *err)
+                          _Atomic const uint32_t *behind, uint32_t capacity, bool either_way,
+                          struct zn_error *err)
 {
     for (int tries = 0; tries < 8; tries++) {
         uint32_t before = atomic_load(behind), front = atomic_load(ahead);
 
         if (atomic_load(behind) != before)
             continue;
-        if (front - before > capacity)
+        if (front - before > capacity && !(either_way && before - front <= capacity))
             return zn_fail(err,
                            "shared ring: %s is %" PRIu32 " items ahead in a ring of %" PRIu32
                            ": the indices are corrupt; restart the producer to make a new ring",
@@ -282,21 +323,21 @@ int zn_ring_check(const struct zn_ring *ring, size_t len, struct zn_error *err)
                        "shared ring: layout version %" PRIu32 ", this program reads version %u; "
                        "run the producer and the consumer from the same zenith release",
                        h->version, ZN_RING_VERSION);
-    if (h->kind != ZN_RING_SPSC && h->kind != ZN_RING_MPMC)
+    if (!kind_ok(h->kind))
         return zn_fail(err,
-                       "shared ring: kind %" PRIu32 " is neither SPSC nor MPMC: the ring is "
-                       "corrupt; restart the producer to make a new one",
+                       "shared ring: kind %" PRIu32 " is none of SPSC, MPMC, SPSC_STAMPED: the "
+                       "ring is corrupt; restart the producer to make a new one",
                        h->kind);
-    if (check_geometry("shared ring", h->capacity, h->item_size, err) < 0)
+    if (check_geometry("shared ring", h->kind, h->capacity, h->item_size, err) < 0)
         return -1;
     if (h->data_offset != ZN_RING_DATA_OFFSET ||
-        h->size != zn_ring_memsize(h->capacity, h->item_size))
+        h->size != zn_ring_memsize(h->kind, h->capacity, h->item_size))
         return zn_fail(err,
                        "shared ring: header says items at offset %" PRIu32 " and %" PRIu64
                        " bytes in all, but %" PRIu32 " items of %" PRIu32 " bytes need offset %u "
                        "and %zu bytes: the ring is corrupt; restart the producer",
                        h->data_offset, h->size, h->capacity, h->item_size, ZN_RING_DATA_OFFSET,
-                       zn_ring_memsize(h->capacity, h->item_size));
+                       zn_ring_memsize(h->kind, h->capacity, h->item_size));
     if (len < h->size)
         return zn_fail(err,
                        "shared ring of %" PRIu32 " items of %" PRIu32 " bytes needs %" PRIu64
@@ -306,12 +347,13 @@ int zn_ring_check(const struct zn_ring *ring, size_t len, struct zn_error *err)
     if (check_side("producer", &ring->prod, h, err) < 0 ||
         check_side("consumer", &ring->cons, h, err) < 0)
         return -1;
-    if (check_distance("the producer", &ring->prod.tail, &ring->cons.tail, h->capacity, err) < 0)
+    if (check_distance("the producer", &ring->prod.tail, &ring->cons.tail, h->capacity,
+                       h->kind == ZN_RING_SPSC_STAMPED, err) < 0)
         return -1;
     if (h->kind == ZN_RING_MPMC && (check_distance("a producer's claim", &ring->prod.head,
-                                                   &ring->cons.tail, h->capacity, err) < 0 ||
+                                                   &ring->cons.tail, h->capacity, false, err) < 0 ||
                                     check_distance("a consumer's claim", &ring->cons.head,
-                                                   &ring->cons.tail, h->capacity, err) < 0))
+                                                   &ring->cons.tail, h->capacity, false, err) < 0))
         return -1;
     ring_register();
     return 0;
@@ -330,12 +372,15 @@ uint32_t zn_ring_item_size(const struct zn_ring *ring)
 unsigned zn_ring_count(const struct zn_ring *ring)
 {
     /* The consumer's index first: read later, the producer's can only be further ahead, so the
-     * difference errs high, never negative; it is capped at the capacity. */
+     * difference errs high; it is capped at the capacity. Negative (a stamped ring's consumer
+     * ahead of the producer's published index) is none. */
     uint32_t cons = atomic_load_explicit(&ring->cons.tail, memory_order_acquire);
     uint32_t prod = atomic_load_explicit(&ring->prod.tail, memory_order_acquire);
-    uint32_t n = prod - cons;
+    int32_t n = (int32_t)(prod - cons);
 
-    return n > ring->header.capacity ? ring->header.capacity : n;
+    if (n < 0)
+        return 0;
+    return (uint32_t)n > ring->header.capacity ? ring->header.capacity : (unsigned)n;
 }
 
 /* ------------------------------------------------------------------ non-blocking */
@@ -370,6 +415,16 @@ bool zn_ring_dequeue(struct zn_ring *ring, void *item)
     return zn_ring_dequeue_inline(ring, item);
 }
 
+bool zn_ring_enqueue_u64(struct zn_ring *ring, uint64_t item)
+{
+    return zn_ring_enqueue_u64_inline(ring, item);
+}
+
+bool zn_ring_dequeue_u64(struct zn_ring *ring, uint64_t *item)
+{
+    return zn_ring_dequeue_u64_inline(ring, item);
+}
+
 /* ------------------------------------------------------------------ waiting */
 
 bool zn_ring_closed(const struct zn_ring *ring)
@@ -380,17 +435,36 @@ bool zn_ring_closed(const struct zn_ring *ring)
 enum wait_for { WAIT_ITEMS, WAIT_SPACE };
 
 /* What a waiter waits for is there (a take or put may still lose it to another thread of its
- * side), or the ring was closed. Relaxed: the take or put that follows does the acquiring. */
-static bool ready(const struct zn_ring *r, enum wait_for what, unsigned need)
+ * side), or the ring was closed. Relaxed: the take or put that follows does the acquiring.
+ * A stamped ring's consumer looks at the next slot's stamp first: it is written before the
+ * producer's index, so the sleep hand-shake covers it as it covers the index, and it is in the
+ * line the item comes in. Unless `full`, that is all it looks at: the producer's line (its index
+ * and the closed mark) is read every few spins only, since each read takes that line away from
+ * a producer about to write it. */
+static bool ready(struct zn_ring *r, enum wait_for what, unsigned need, bool full)
 {
-    uint32_t mode = atomic_load_explicit(&r->prod.mode, memory_order_relaxed);
-    bool spsc = (mode & ~ZN_RING_CLOSED) == ZN_RING_SPSC;
+    uint32_t mode;
+    bool spsc;
 
+    if (what == WAIT_ITEMS &&
+        atomic_load_explicit(&r->cons.mode, memory_order_relaxed) == ZN_RING_SPSC_STAMPED) {
+        uint32_t next = atomic_load_explicit(&r->cons.tail, memory_order_relaxed);
+
+        if (atomic_load_explicit(zn_ring__stamp(zn_ring__slot(r, &r->cons, next), &r->cons),
+                                 memory_order_relaxed) == next + 1)
+            return true;
+        if (!full)
+            return false;
+    }
+    mode = atomic_load_explicit(&r->prod.mode, memory_order_relaxed);
+    spsc = (mode & ~ZN_RING_CLOSED) != ZN_RING_MPMC;
     if (mode & ZN_RING_CLOSED)
         return true;
+    /* Signed: a stamped ring's consumer may be ahead of the producer's published index. */
     if (what == WAIT_ITEMS)
-        return atomic_load_explicit(&r->prod.tail, memory_order_relaxed) !=
-               atomic_load_explicit(spsc ? &r->cons.tail : &r->cons.head, memory_order_relaxed);
+        return (int32_t)(atomic_load_explicit(&r->prod.tail, memory_order_relaxed) -
+                         atomic_load_explicit(spsc ? &r->cons.tail : &r->cons.head,
+                                              memory_order_relaxed)) > 0;
     return atomic_load_explicit(&r->cons.tail, memory_order_relaxed) + r->prod.capacity -
                atomic_load_explicit(spsc ? &r->prod.tail : &r->prod.head, memory_order_relaxed) >=
            need;
@@ -407,7 +481,7 @@ static bool wait_ready(struct zn_ring *r, enum wait_for what, unsigned need, int
     for (unsigned spins = 0;; spins++) {
         bool yielding = t - start >= SPIN_NS;
 
-        if (ready(r, what, need))
+        if (ready(r, what, need, yielding || spins % 16 == 15))
             return true;
         if (yielding || spins % 16 == 15) {
             t = now_ns();
@@ -432,14 +506,27 @@ static bool wait_ready(struct zn_ring *r, enum wait_for what, unsigned need, int
             if (slice < until)
                 until = slice;
         }
-        if (ready(r, what, need))
+        if (ready(r, what, need, true))
             return true;
         futex_wait(&watched->event, event, until);
-        if (ready(r, what, need))
+        if (ready(r, what, need, true))
             return true;
         if (deadline != FOREVER && now_ns() >= deadline)
             return false;
     }
+}
+
+/* A burst goes by the producer's index; the single-item take, which in a stamped ring goes by
+ * the next slot's stamp, is tried where the burst found nothing (in a stamped ring an item can be
+ * stamped before the index covers it) and alone for one item. */
+static unsigned take_some(struct zn_ring *ring, void *items, unsigned max)
+{
+    unsigned got = max == 1 ? 0 : zn_ring_dequeue_burst_inline(ring, items, max);
+
+    if (got == 0 && (max == 1 || atomic_load_explicit(&ring->cons.mode, memory_order_relaxed) ==
+                                     ZN_RING_SPSC_STAMPED))
+        got = zn_ring_dequeue_inline(ring, items);
+    return got;
 }
 
 static int64_t deadline_after(int64_t timeout_ns)
@@ -459,12 +546,14 @@ int zn_ring_dequeue_wait(struct zn_ring *ring, void *items, unsigned max, int64_
     if (max == 0)
         return 0;
     for (bool first = true;; first = false) {
-        got = zn_ring_dequeue_burst_inline(ring, items, max);
+        got = take_some(ring, items, max);
         if (got)
             return (int)got;
-        if (zn_ring_closed(ring)) {
+        /* Not on the way in to a wait: wait_ready looks at the closed mark itself, and reading
+         * it here would fetch the producer's line on every call. */
+        if ((!first || timeout_ns == 0) && zn_ring_closed(ring)) {
             /* Items published before the close are visible now that we saw it. */
-            got = zn_ring_dequeue_burst_inline(ring, items, max);
+            got = take_some(ring, items, max);
             return got ? (int)got : -1;
         }
         if (timeout_ns == 0)
@@ -472,7 +561,7 @@ int zn_ring_dequeue_wait(struct zn_ring *ring, void *items, unsigned max, int64_
         if (first)
             deadline = deadline_after(timeout_ns);
         if (!wait_ready(ring, WAIT_ITEMS, 1, deadline))
-            return (int)zn_ring_dequeue_burst_inline(ring, items, max);
+            return (int)take_some(ring, items, max);
     }
 }
 
@@ -508,6 +597,7 @@ void zn_ring_close(struct zn_ring *ring)
     struct zn_ring_side *sides[] = {&ring->prod, &ring->cons};
 
     atomic_fetch_or(&ring->prod.mode, ZN_RING_CLOSED);
+    atomic_fetch_or(&ring->prod.mode8, ZN_RING_CLOSED);
     /* Unconditional bump and wake: a waiter that read the event before the bump either sees it
      * changed when it goes to sleep or is woken here. */
     for (size_t i = 0; i < 2; i++) {

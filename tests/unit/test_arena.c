@@ -156,7 +156,8 @@ static const char *layout_problem(const struct zn_arena *a, uint64_t asked_slot_
     static char why[256];
     uint8_t *base = a->base, *end = base + a->size;
     uint8_t *header = a->header, *filled = (uint8_t *)a->filled, *free_ = (uint8_t *)a->free;
-    size_t ring_bytes = zn_ring_memsize(zn_ring_capacity(a->filled), zn_ring_item_size(a->filled));
+    size_t ring_bytes = zn_ring_memsize(ZN_RING_SPSC_STAMPED, zn_ring_capacity(a->filled),
+                                        zn_ring_item_size(a->filled));
 
 #define PROBLEM(cond, ...)                                                                         \
     do {                                                                                           \

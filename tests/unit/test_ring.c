@@ -74,7 +74,7 @@ static struct zn_ring *new_ring(enum zn_ring_kind kind, uint32_t capacity, uint3
                                 size_t *len)
 {
     struct zn_error err = {{0}};
-    size_t size = zn_ring_memsize(capacity, item_size);
+    size_t size = zn_ring_memsize(kind, capacity, item_size);
     struct zn_ring *ring;
 
     ck_assert_uint_gt(size, 0);
@@ -88,7 +88,7 @@ static struct zn_ring *new_ring(enum zn_ring_kind kind, uint32_t capacity, uint3
 
 static void free_ring(struct zn_ring *ring)
 {
-    munmap(ring, zn_ring_memsize(zn_ring_capacity(ring), zn_ring_item_size(ring)));
+    munmap(ring, ring->header.size);
 }
 
 /* Item `seq` of `size` bytes: every byte depends on seq, so a torn or misplaced copy shows. */
@@ -128,24 +128,37 @@ static void expect_child_ok(pid_t pid)
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x", status);
 }
 
-static const enum zn_ring_kind kinds[] = {ZN_RING_SPSC, ZN_RING_MPMC};
+static const enum zn_ring_kind kinds[] = {ZN_RING_SPSC, ZN_RING_MPMC, ZN_RING_SPSC_STAMPED};
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 /* ------------------------------------------------------------------ geometry */
 
 START_TEST(memsize_accepts_only_valid_geometry)
 {
-    ck_assert_uint_eq(zn_ring_memsize(16, 8), ZN_RING_DATA_OFFSET + 128);
-    ck_assert_uint_eq(zn_ring_memsize(2, 4), ZN_RING_DATA_OFFSET + 64); /* rounded to a line */
-    ck_assert_uint_eq(zn_ring_memsize(16, 1024), ZN_RING_DATA_OFFSET + 16384);
-    ck_assert_uint_eq(zn_ring_memsize(UINT32_C(1) << 30, 4),
-                      ZN_RING_DATA_OFFSET + (UINT64_C(4) << 30));
-    ck_assert_uint_eq(zn_ring_memsize(0, 8), 0);
-    ck_assert_uint_eq(zn_ring_memsize(1, 8), 0);
-    ck_assert_uint_eq(zn_ring_memsize(12, 8), 0);
-    ck_assert_uint_eq(zn_ring_memsize(UINT32_C(1) << 31, 4), 0);
-    ck_assert_uint_eq(zn_ring_memsize(16, 0), 0);
-    ck_assert_uint_eq(zn_ring_memsize(16, 6), 0);
-    ck_assert_uint_eq(zn_ring_memsize(16, 1028), 0);
+    for (size_t k = 0; k < 2; k++) { /* the packed kinds */
+        ck_assert_uint_eq(zn_ring_memsize(kinds[k], 16, 8), ZN_RING_DATA_OFFSET + 128);
+        ck_assert_uint_eq(zn_ring_memsize(kinds[k], 2, 4), ZN_RING_DATA_OFFSET + 64); /* a line */
+        ck_assert_uint_eq(zn_ring_memsize(kinds[k], 16, 1024), ZN_RING_DATA_OFFSET + 16384);
+        ck_assert_uint_eq(zn_ring_memsize(kinds[k], UINT32_C(1) << 30, 4),
+                          ZN_RING_DATA_OFFSET + (UINT64_C(4) << 30));
+        ck_assert_uint_eq(zn_ring_memsize(kinds[k], 16, 1028), 0);
+    }
+    /* Stamped: a slot is the item plus a 4-byte stamp, rounded up to a power of two. */
+    ck_assert_uint_eq(zn_ring_memsize(ZN_RING_SPSC_STAMPED, 16, 4), ZN_RING_DATA_OFFSET + 128);
+    ck_assert_uint_eq(zn_ring_memsize(ZN_RING_SPSC_STAMPED, 16, 8), ZN_RING_DATA_OFFSET + 256);
+    ck_assert_uint_eq(zn_ring_memsize(ZN_RING_SPSC_STAMPED, 16, 12), ZN_RING_DATA_OFFSET + 256);
+    ck_assert_uint_eq(zn_ring_memsize(ZN_RING_SPSC_STAMPED, 16, 28), ZN_RING_DATA_OFFSET + 512);
+    ck_assert_uint_eq(zn_ring_memsize(ZN_RING_SPSC_STAMPED, 16, 60), ZN_RING_DATA_OFFSET + 1024);
+    ck_assert_uint_eq(zn_ring_memsize(ZN_RING_SPSC_STAMPED, 16, 64), 0);
+    for (size_t k = 0; k < NKINDS; k++) {
+        ck_assert_uint_eq(zn_ring_memsize(kinds[k], 0, 8), 0);
+        ck_assert_uint_eq(zn_ring_memsize(kinds[k], 1, 8), 0);
+        ck_assert_uint_eq(zn_ring_memsize(kinds[k], 12, 8), 0);
+        ck_assert_uint_eq(zn_ring_memsize(kinds[k], UINT32_C(1) << 31, 4), 0);
+        ck_assert_uint_eq(zn_ring_memsize(kinds[k], 16, 0), 0);
+        ck_assert_uint_eq(zn_ring_memsize(kinds[k], 16, 6), 0);
+    }
+    ck_assert_uint_eq(zn_ring_memsize((enum zn_ring_kind)7, 16, 8), 0);
 }
 END_TEST
 
@@ -163,6 +176,9 @@ START_TEST(init_refuses_bad_arguments)
     ck_error_mentions(err, "item size 6");
     ck_assert_int_eq(zn_ring_init((struct zn_ring *)buf, (enum zn_ring_kind)5, 16, 8, &err), -1);
     ck_error_mentions(err, "kind 5");
+    ck_assert_int_eq(zn_ring_init((struct zn_ring *)buf, ZN_RING_SPSC_STAMPED, 16, 64, &err), -1);
+    ck_error_mentions(err, "item size 64");
+    ck_error_mentions(err, "ZN_RING_SPSC for larger items");
     ck_assert_int_eq(zn_ring_init(NULL, ZN_RING_SPSC, 16, 8, &err), -1);
     /* Nothing was written by the refusals: the memory is still not a ring. */
     ck_assert_int_eq(zn_ring_check((struct zn_ring *)buf, 8192, &err), -1);
@@ -200,6 +216,9 @@ START_TEST(check_refuses_corrupt_rings)
         {"producer side", offsetof(struct zn_ring, prod.item_size), 64},
         {"consumer side", offsetof(struct zn_ring, cons.capacity), 32},
         {"consumer side", offsetof(struct zn_ring, cons.mode), ZN_RING_SPSC},
+        /* An MPMC ring whose 8-byte calls would take it for an SPSC one. */
+        {"for 8-byte calls", offsetof(struct zn_ring, prod.mode8), ZN_RING_SPSC},
+        {"consumer side", offsetof(struct zn_ring, cons.stride), 16},
         {"indices are corrupt", offsetof(struct zn_ring, prod.tail), 17},
         {"a producer's claim", offsetof(struct zn_ring, prod.head), 40},
         {"a consumer's claim", offsetof(struct zn_ring, cons.head), 0x80000000u},
@@ -233,20 +252,98 @@ START_TEST(check_refuses_corrupt_rings)
 }
 END_TEST
 
+/* A stamped ring's consumer takes an item by its slot's stamp, before the producer has published
+ * its index (a producer between the two stores): a stale stamp is never taken, and every reader
+ * of the indices takes "consumer ahead" for "none there", never for a ring full of garbage. */
+START_TEST(stamped_consumer_runs_ahead_of_the_index)
+{
+    size_t len;
+    struct zn_error err = {{0}};
+    struct zn_ring *r = new_ring(ZN_RING_SPSC_STAMPED, 4, 8, &len), *packed;
+    uint64_t v = 41, out[4] = {0};
+    unsigned char *slot0 = r->data, *slot1 = r->data + 16;
+
+    ck_assert_uint_eq(r->prod.stride, 16);
+    /* An item written without its stamp (a stamp of the lap before) is not there. */
+    memcpy(slot0, &v, 8);
+    ck_assert(!zn_ring_dequeue(r, out));
+    /* With its stamp it is, although the producer's index still says 0. */
+    atomic_store(zn_ring__stamp(slot0, &r->prod), 1);
+    v = 42;
+    memcpy(slot1, &v, 8);
+    atomic_store(zn_ring__stamp(slot1, &r->prod), 2);
+    ck_assert(zn_ring_dequeue(r, out));
+    ck_assert_uint_eq(out[0], 41);
+    ck_assert_uint_eq(atomic_load(&r->cons.tail), 1);
+    ck_assert_uint_eq(zn_ring_count(r), 0);
+    ck_assert_msg(zn_ring_check(r, len, &err) == 0, "%s", err.text);
+    /* Bursts go by the index: nothing published yet. A wait looks at the stamp too. */
+    ck_assert_uint_eq(zn_ring_dequeue_burst(r, out, 4), 0);
+    ck_assert_int_eq(zn_ring_dequeue_wait(r, out, 4, 1000000), 1);
+    ck_assert_uint_eq(out[0], 42);
+    ck_assert(!zn_ring_dequeue(r, out));
+    ck_assert_int_eq(zn_ring_dequeue_wait(r, out, 4, 1000000), 0);
+    /* The producer's index catches up: nothing is taken twice. */
+    atomic_store(&r->prod.tail, 2);
+    ck_assert_uint_eq(zn_ring_dequeue_burst(r, out, 4), 0);
+    ck_assert(!zn_ring_dequeue(r, out));
+    /* Ahead by more than the capacity is corruption; and a packed ring's consumer is never ahead.
+     */
+    atomic_store(&r->cons.tail, 7);
+    ck_assert_int_eq(zn_ring_check(r, len, &err), -1);
+    ck_error_mentions(err, "indices are corrupt");
+    packed = new_ring(ZN_RING_SPSC, 4, 8, &len);
+    atomic_store(&packed->cons.tail, 1);
+    ck_assert_int_eq(zn_ring_check(packed, len, &err), -1);
+    ck_error_mentions(err, "indices are corrupt");
+    free_ring(packed);
+    free_ring(r);
+}
+END_TEST
+
+/* A stamped ring's own geometry, corrupted, is refused like any other field. */
+START_TEST(check_refuses_corrupt_stamped_rings)
+{
+    size_t len;
+    struct zn_error err = {{0}};
+    struct zn_ring *r = new_ring(ZN_RING_SPSC_STAMPED, 16, 8, &len);
+
+    r->cons.stride = 8;
+    ck_assert_int_eq(zn_ring_check(r, len, &err), -1);
+    ck_error_mentions(err, "stride 8");
+    r->cons.stride = 16;
+    r->header.item_size = r->prod.item_size = r->cons.item_size = 64;
+    ck_assert_int_eq(zn_ring_check(r, len, &err), -1);
+    ck_error_mentions(err, "item size 64");
+    r->header.item_size = r->prod.item_size = r->cons.item_size = 8;
+    /* A packed ring's size in the header of a stamped one: would put slots past the end. */
+    r->header.size = zn_ring_memsize(ZN_RING_SPSC, 16, 8);
+    ck_assert_int_eq(zn_ring_check(r, len, &err), -1);
+    ck_error_mentions(err, "corrupt");
+    r->header.size = len;
+    ck_assert_msg(zn_ring_check(r, len, &err) == 0, "%s", err.text);
+    free_ring(r);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ single-threaded semantics */
 
 /* Many laps of a small ring with every move size and item sizes of the specialised and the
  * generic copies: each item comes out whole and in order. */
 START_TEST(wrap_around_keeps_order_and_content)
 {
-    static const uint32_t sizes[] = {4, 8, 12, 64, 1024};
+    static const uint32_t sizes[] = {4, 8, 12, 60, 64, 1024};
     unsigned char in[8 * 1024], out[8 * 1024];
 
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < NKINDS; k++) {
         for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
             uint32_t size = sizes[s];
-            struct zn_ring *r = new_ring(kinds[k], 8, size, NULL);
+            struct zn_ring *r;
             uint64_t put = 0, got = 0;
+
+            if (zn_ring_memsize(kinds[k], 8, size) == 0)
+                continue; /* stamped rings carry items of up to 60 bytes */
+            r = new_ring(kinds[k], 8, size, NULL);
 
             for (unsigned round = 0; round < 500; round++) {
                 unsigned n = 1 + round % 8, m = 1 + (round * 5) % 8;
@@ -279,7 +376,7 @@ END_TEST
 /* The indices are free-running 32-bit counters: crossing 2^32 changes nothing. */
 START_TEST(counters_wrap_at_2_32)
 {
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < NKINDS; k++) {
         struct zn_ring *r = new_ring(kinds[k], 16, 8, NULL);
         uint32_t start = UINT32_MAX - 20;
         uint64_t v, seq = 0, expect = 0;
@@ -290,6 +387,9 @@ START_TEST(counters_wrap_at_2_32)
         atomic_store(&r->cons.head, start);
         r->prod.cached = start + 16;
         r->cons.cached = start;
+        /* Stamped: the slots' stamps as the lap before `start` would have left them. */
+        for (uint32_t j = start - 16; kinds[k] == ZN_RING_SPSC_STAMPED && j != start; j++)
+            atomic_store(zn_ring__stamp(zn_ring__slot(r, &r->prod, j), &r->prod), j + 1);
         for (int round = 0; round < 20; round++) {
             uint64_t batch[11];
             for (int i = 0; i < 11; i++)
@@ -311,7 +411,7 @@ END_TEST
 
 START_TEST(bulk_is_all_or_nothing_burst_takes_what_there_is)
 {
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < NKINDS; k++) {
         struct zn_ring *r = new_ring(kinds[k], 8, 8, NULL);
         uint64_t in[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, out[10];
 
@@ -349,7 +449,7 @@ END_TEST
  * warn about: the 64-byte copy branch never runs for such a ring), agree with ring.h's calls. */
 START_TEST(inline_calls_behave_as_the_functions)
 {
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < NKINDS; k++) {
         struct zn_ring *r = new_ring(kinds[k], 4, 8, NULL);
         uint64_t v = 7, out = 0, many[5] = {1, 2, 3, 4, 5}, back[5] = {0};
 
@@ -370,10 +470,71 @@ START_TEST(inline_calls_behave_as_the_functions)
 }
 END_TEST
 
+/* The 8-byte calls carry the same items as the general ones, in either direction, on every
+ * kind; they see a close; on a ring of other items they move nothing. */
+START_TEST(u64_calls_behave_as_the_general_ones)
+{
+    for (size_t k = 0; k < NKINDS; k++) {
+        struct zn_ring *r = new_ring(kinds[k], 8, 8, NULL), *wide;
+        uint64_t v = 0, many[8];
+
+        for (uint64_t round = 0; round < 40; round++) {
+            uint64_t base = round * 1000 + UINT64_C(0xfedcba9800000000);
+
+            /* Fill with the u64 call up to full, take back with the general calls... */
+            for (uint64_t i = 0; i < 8; i++)
+                ck_assert(zn_ring_enqueue_u64(r, base + i));
+            ck_assert(!zn_ring_enqueue_u64(r, 1));
+            ck_assert_uint_eq(zn_ring_count(r), 8);
+            ck_assert(zn_ring_dequeue(r, &v));
+            ck_assert_uint_eq(v, base);
+            ck_assert_uint_eq(zn_ring_dequeue_burst(r, many, 3), 3);
+            for (int i = 0; i < 3; i++)
+                ck_assert_uint_eq(many[i], base + 1 + i);
+            for (uint64_t i = 4; i < 8; i++) {
+                ck_assert(zn_ring_dequeue_u64_inline(r, &v));
+                ck_assert_uint_eq(v, base + i);
+            }
+            ck_assert(!zn_ring_dequeue_u64(r, &v));
+            /* ...and the other way round, the ring's slots shifted by the round. */
+            for (uint64_t i = 0; i < round % 8 + 1; i++)
+                many[i] = base + 100 + i;
+            ck_assert_uint_eq(zn_ring_enqueue_burst(r, many, (unsigned)(round % 8 + 1)),
+                              round % 8 + 1);
+            ck_assert(zn_ring_enqueue_u64_inline(r, base + 200) == (round % 8 + 1 < 8));
+            for (uint64_t i = 0; i < round % 8 + 1; i++) {
+                ck_assert(zn_ring_dequeue_u64(r, &v));
+                ck_assert_uint_eq(v, base + 100 + i);
+            }
+            if (round % 8 + 1 < 8) {
+                ck_assert(zn_ring_dequeue_u64(r, &v));
+                ck_assert_uint_eq(v, base + 200);
+            }
+            ck_assert_uint_eq(zn_ring_count(r), 0);
+        }
+        ck_assert(zn_ring_enqueue_u64(r, 5));
+        zn_ring_close(r);
+        ck_assert(!zn_ring_enqueue_u64(r, 6));
+        ck_assert(zn_ring_dequeue_u64(r, &v));
+        ck_assert_uint_eq(v, 5);
+        ck_assert(!zn_ring_dequeue_u64(r, &v));
+        free_ring(r);
+
+        wide = new_ring(kinds[k], 8, 16, NULL);
+        ck_assert(!zn_ring_enqueue_u64(wide, 1));
+        ck_assert_uint_eq(zn_ring_count(wide), 0);
+        ck_assert_uint_eq(zn_ring_enqueue_burst(wide, many, 1), 1);
+        ck_assert(!zn_ring_dequeue_u64(wide, &v));
+        ck_assert_uint_eq(zn_ring_count(wide), 1);
+        free_ring(wide);
+    }
+}
+END_TEST
+
 /* With nobody waiting, no call makes a wake-up: the event words a wake bumps stay 0. */
 START_TEST(fast_path_never_wakes)
 {
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < NKINDS; k++) {
         struct zn_ring *r = new_ring(kinds[k], 64, 8, NULL);
         uint64_t v[16] = {0};
 
@@ -392,7 +553,7 @@ END_TEST
 
 START_TEST(close_drains_then_fails)
 {
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < NKINDS; k++) {
         struct zn_ring *r = new_ring(kinds[k], 8, 8, NULL);
         uint64_t in[5] = {10, 11, 12, 13, 14}, out[8];
 
@@ -419,7 +580,7 @@ END_TEST
 
 START_TEST(waits_time_out)
 {
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < NKINDS; k++) {
         struct zn_ring *r = new_ring(kinds[k], 4, 8, NULL);
         uint64_t v[4] = {1, 2, 3, 4};
         int64_t t0 = now_ns();
@@ -471,7 +632,7 @@ static void *wait_once(void *arg)
 
 START_TEST(dequeue_wait_wakes_on_enqueue)
 {
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < NKINDS; k++) {
         struct zn_ring *r = new_ring(kinds[k], 4, 8, NULL);
         struct waiter w = {.ring = r};
         uint64_t v = 42;
@@ -493,7 +654,7 @@ END_TEST
 
 START_TEST(enqueue_wait_wakes_on_dequeue)
 {
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < NKINDS; k++) {
         struct zn_ring *r = new_ring(kinds[k], 4, 8, NULL);
         struct waiter w = {.ring = r, .produce = true, .item = 99};
         uint64_t v[4] = {1, 2, 3, 4};
@@ -516,7 +677,7 @@ END_TEST
 
 START_TEST(close_wakes_both_sides)
 {
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < NKINDS; k++) {
         struct zn_ring *empty = new_ring(kinds[k], 4, 8, NULL),
                        *full = new_ring(kinds[k], 4, 8, NULL);
         struct waiter consumer = {.ring = empty}, producer = {.ring = full, .produce = true};
@@ -569,7 +730,7 @@ static void *pong_side(void *arg)
 
 static void ping_pong_sleeping(bool across_processes)
 {
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < NKINDS; k++) {
         struct zn_ring *ab = new_ring(kinds[k], 2, 8, NULL), *ba = new_ring(kinds[k], 2, 8, NULL);
         struct pong b = {.in = ab, .out = ba, .rounds = 300};
         pthread_t t;
@@ -642,6 +803,10 @@ static int produce_sequence(struct zn_ring *r, uint64_t items)
             fill_item(buf + (size_t)i * size, size, seq + i);
         if (mode == 0) {
             done = zn_ring_enqueue_burst(r, buf, n);
+        } else if (mode == 1 && size == 8 && seq / CHUNK % 8 == 1) {
+            uint64_t value;
+            memcpy(&value, buf, 8);
+            done = zn_ring_enqueue_u64(r, value) ? 1 : 0;
         } else if (mode == 1) {
             done = zn_ring_enqueue(r, buf) ? 1 : 0;
         } else {
@@ -670,7 +835,11 @@ static uint64_t consume_sequence(struct zn_ring *r, uint64_t items)
 
         if (mode == 0)
             n = (int)zn_ring_dequeue_burst(r, buf, 1 + (unsigned)(seq % CHUNK));
-        else if (mode == 1)
+        else if (mode == 1 && size == 8 && seq / 50 % 2) {
+            uint64_t value;
+            n = zn_ring_dequeue_u64(r, &value) ? 1 : 0;
+            memcpy(buf, &value, 8);
+        } else if (mode == 1)
             n = zn_ring_dequeue(r, buf) ? 1 : 0;
         else
             n = 0;
@@ -693,23 +862,28 @@ static void *produce_thread(void *arg)
 
 START_TEST(spsc_threads_lose_and_repeat_nothing)
 {
-    struct zn_ring *r = new_ring(ZN_RING_SPSC, 256, 8, NULL);
-    pthread_t t;
-    void *ok;
+    static const enum zn_ring_kind spsc[] = {ZN_RING_SPSC, ZN_RING_SPSC_STAMPED};
 
-    ck_assert_int_eq(pthread_create(&t, NULL, produce_thread, r), 0);
-    uint64_t seen = consume_sequence(r, ZN_RING_TEST_ITEMS);
-    pthread_join(t, &ok);
-    ck_assert_ptr_nonnull(ok);
-    ck_assert_uint_eq(seen, ZN_RING_TEST_ITEMS);
-    free_ring(r);
+    for (size_t k = 0; k < 2; k++) {
+        struct zn_ring *r = new_ring(spsc[k], 256, 8, NULL);
+        pthread_t t;
+        void *ok;
+
+        ck_assert_int_eq(pthread_create(&t, NULL, produce_thread, r), 0);
+        uint64_t seen = consume_sequence(r, ZN_RING_TEST_ITEMS);
+        pthread_join(t, &ok);
+        ck_assert_ptr_nonnull(ok);
+        ck_assert_msg(seen == ZN_RING_TEST_ITEMS, "kind %d: %" PRIu64 " items in order",
+                      (int)spsc[k], seen);
+        free_ring(r);
+    }
 }
 END_TEST
 
-static void spsc_across_processes(uint32_t item_size, uint64_t items)
+static void spsc_across_processes(enum zn_ring_kind kind, uint32_t item_size, uint64_t items)
 {
     size_t len;
-    struct zn_ring *r = new_ring(ZN_RING_SPSC, 1024, item_size, &len);
+    struct zn_ring *r = new_ring(kind, 1024, item_size, &len);
     struct zn_error err = {{0}};
     pid_t pid = fork_child();
 
@@ -725,13 +899,25 @@ static void spsc_across_processes(uint32_t item_size, uint64_t items)
 
 START_TEST(spsc_processes_8_byte_items)
 {
-    spsc_across_processes(8, ZN_RING_TEST_ITEMS);
+    spsc_across_processes(ZN_RING_SPSC, 8, ZN_RING_TEST_ITEMS);
 }
 END_TEST
 
 START_TEST(spsc_processes_64_byte_items)
 {
-    spsc_across_processes(64, ZN_RING_TEST_ITEMS / 10);
+    spsc_across_processes(ZN_RING_SPSC, 64, ZN_RING_TEST_ITEMS / 10);
+}
+END_TEST
+
+START_TEST(stamped_processes_8_byte_items)
+{
+    spsc_across_processes(ZN_RING_SPSC_STAMPED, 8, ZN_RING_TEST_ITEMS);
+}
+END_TEST
+
+START_TEST(stamped_processes_60_byte_items)
+{
+    spsc_across_processes(ZN_RING_SPSC_STAMPED, 60, ZN_RING_TEST_ITEMS / 10);
 }
 END_TEST
 
@@ -928,10 +1114,13 @@ int main(void)
     tcase_add_test(tc, memsize_accepts_only_valid_geometry);
     tcase_add_test(tc, init_refuses_bad_arguments);
     tcase_add_test(tc, check_refuses_corrupt_rings);
+    tcase_add_test(tc, stamped_consumer_runs_ahead_of_the_index);
+    tcase_add_test(tc, check_refuses_corrupt_stamped_rings);
     tcase_add_test(tc, wrap_around_keeps_order_and_content);
     tcase_add_test(tc, counters_wrap_at_2_32);
     tcase_add_test(tc, bulk_is_all_or_nothing_burst_takes_what_there_is);
     tcase_add_test(tc, inline_calls_behave_as_the_functions);
+    tcase_add_test(tc, u64_calls_behave_as_the_general_ones);
     tcase_add_test(tc, fast_path_never_wakes);
     tcase_add_test(tc, close_drains_then_fails);
     tcase_add_test(tc, waits_time_out);
@@ -943,6 +1132,8 @@ int main(void)
     tcase_add_test(tc, spsc_threads_lose_and_repeat_nothing);
     tcase_add_test(tc, spsc_processes_8_byte_items);
     tcase_add_test(tc, spsc_processes_64_byte_items);
+    tcase_add_test(tc, stamped_processes_8_byte_items);
+    tcase_add_test(tc, stamped_processes_60_byte_items);
     tcase_add_test(tc, mpmc_threads_deliver_each_item_once);
     tcase_add_test(tc, mpmc_processes_deliver_each_item_once);
     tcase_set_timeout(tc, 120);
