@@ -412,6 +412,48 @@ ZN_RING_INLINE void zn_ring__prefetch_ahead(const struct zn_ring *r, const struc
         __builtin_prefetch(r->data + (size_t)((tail + 16) & c->mask) * 8);
 }
 
+/* The single-item steps both SPSC layouts and both kinds of call share. */
+
+/* Producer: is the slot at *tail free? The consumer's index is read only when the cached view
+ * of it says no. */
+ZN_RING_INLINE bool zn_ring__free1(struct zn_ring *r, struct zn_ring_side *p, uint32_t *tail)
+{
+    *tail = atomic_load_explicit(&p->tail, memory_order_relaxed);
+    if (p->cached == *tail) {
+        p->cached = atomic_load_explicit(&r->cons.tail, memory_order_acquire) + p->capacity;
+        if (p->cached == *tail)
+            return false;
+    }
+    return true;
+}
+
+/* Packed consumer: is item `tail` there? The producer's index is read only when the cached view
+ * of it says no. */
+ZN_RING_INLINE bool zn_ring__filled1(struct zn_ring *r, struct zn_ring_side *c, uint32_t tail)
+{
+    if (c->cached == tail) {
+        c->cached = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
+        if (c->cached == tail)
+            return false;
+    }
+    return true;
+}
+
+/* Stamped consumer: item `tail` is there when its slot's stamp says so (`cached` is left to the
+ * bursts, and may be behind). */
+ZN_RING_INLINE bool zn_ring__stamped1(_Atomic uint32_t *stamp, uint32_t tail)
+{
+    return atomic_load_explicit(stamp, memory_order_acquire) == tail + 1;
+}
+
+/* Hand everything before index `next` over to the other side, and wake it if it sleeps. */
+ZN_RING_INLINE bool zn_ring__publish1(struct zn_ring_side *s, uint32_t next)
+{
+    atomic_store_explicit(&s->tail, next, memory_order_release);
+    zn_ring__signal(s);
+    return true;
+}
+
 ZN_RING_INLINE bool zn_ring__put1(struct zn_ring *r, const void *item)
 {
     struct zn_ring_side *p = &r->prod;
@@ -420,19 +462,13 @@ ZN_RING_INLINE bool zn_ring__put1(struct zn_ring *r, const void *item)
 
     if (__builtin_expect(mode != ZN_RING_SPSC && mode != ZN_RING_SPSC_STAMPED, 0))
         return !(mode & ZN_RING_CLOSED) && zn_ring__put_mpmc(r, item, 1, true) == 1;
-    tail = atomic_load_explicit(&p->tail, memory_order_relaxed);
-    if (p->cached == tail) {
-        p->cached = atomic_load_explicit(&r->cons.tail, memory_order_acquire) + p->capacity;
-        if (p->cached == tail)
-            return zn_ring__idle();
-    }
+    if (!zn_ring__free1(r, p, &tail))
+        return zn_ring__idle();
     slot = zn_ring__slot(r, p, tail);
     zn_ring__copy1(slot, item, p->item_size);
     if (mode == ZN_RING_SPSC_STAMPED)
         atomic_store_explicit(zn_ring__stamp(slot, p), tail + 1, memory_order_release);
-    atomic_store_explicit(&p->tail, tail + 1, memory_order_release);
-    zn_ring__signal(p);
-    return true;
+    return zn_ring__publish1(p, tail + 1);
 }
 
 ZN_RING_INLINE bool zn_ring__take1(struct zn_ring *r, void *item)
@@ -445,21 +481,13 @@ ZN_RING_INLINE bool zn_ring__take1(struct zn_ring *r, void *item)
         return zn_ring__take_mpmc(r, item, 1, true) == 1;
     tail = atomic_load_explicit(&c->tail, memory_order_relaxed);
     slot = zn_ring__slot(r, c, tail);
-    if (mode == ZN_RING_SPSC_STAMPED) {
-        /* By the stamp alone: `cached` is the bursts' business (and may be behind). */
-        if (atomic_load_explicit(zn_ring__stamp(slot, c), memory_order_acquire) != tail + 1)
-            return zn_ring__idle();
-    } else if (c->cached == tail) {
-        c->cached = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
-        if (c->cached == tail)
-            return zn_ring__idle();
-    }
+    if (mode == ZN_RING_SPSC_STAMPED ? !zn_ring__stamped1(zn_ring__stamp(slot, c), tail)
+                                     : !zn_ring__filled1(r, c, tail))
+        return zn_ring__idle();
     if (mode == ZN_RING_SPSC)
         zn_ring__prefetch_ahead(r, c, tail);
     zn_ring__copy1(item, slot, c->item_size);
-    atomic_store_explicit(&c->tail, tail + 1, memory_order_release);
-    zn_ring__signal(c);
-    return true;
+    return zn_ring__publish1(c, tail + 1);
 }
 
 ZN_RING_INLINE unsigned zn_ring_enqueue_burst_inline(struct zn_ring *r, const void *items,
@@ -505,12 +533,8 @@ ZN_RING_INLINE bool zn_ring_enqueue_u64_inline(struct zn_ring *r, uint64_t item)
 
     if (__builtin_expect(mode8 != ZN_RING_SPSC_STAMPED && mode8 != ZN_RING_SPSC, 0))
         return p->item_size == 8 && zn_ring__put1(r, &item);
-    tail = atomic_load_explicit(&p->tail, memory_order_relaxed);
-    if (p->cached == tail) {
-        p->cached = atomic_load_explicit(&r->cons.tail, memory_order_acquire) + p->capacity;
-        if (p->cached == tail)
-            return zn_ring__idle();
-    }
+    if (!zn_ring__free1(r, p, &tail))
+        return zn_ring__idle();
     if (mode8 == ZN_RING_SPSC_STAMPED) {
         slot = r->data + (size_t)(tail & p->mask) * 16;
         memcpy(slot, &item, 8);
@@ -519,9 +543,7 @@ ZN_RING_INLINE bool zn_ring_enqueue_u64_inline(struct zn_ring *r, uint64_t item)
     } else {
         memcpy(r->data + (size_t)(tail & p->mask) * 8, &item, 8);
     }
-    atomic_store_explicit(&p->tail, tail + 1, memory_order_release);
-    zn_ring__signal(p);
-    return true;
+    return zn_ring__publish1(p, tail + 1);
 }
 
 ZN_RING_INLINE bool zn_ring_dequeue_u64_inline(struct zn_ring *r, uint64_t *item)
@@ -533,25 +555,19 @@ ZN_RING_INLINE bool zn_ring_dequeue_u64_inline(struct zn_ring *r, uint64_t *item
     if (mode8 == ZN_RING_SPSC_STAMPED) {
         tail = atomic_load_explicit(&c->tail, memory_order_relaxed);
         slot = r->data + (size_t)(tail & c->mask) * 16;
-        if (atomic_load_explicit((_Atomic uint32_t *)(void *)(slot + 12), memory_order_acquire) !=
-            tail + 1)
+        if (!zn_ring__stamped1((_Atomic uint32_t *)(void *)(slot + 12), tail))
             return zn_ring__idle();
     } else if (mode8 == ZN_RING_SPSC) {
         tail = atomic_load_explicit(&c->tail, memory_order_relaxed);
-        if (c->cached == tail) {
-            c->cached = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
-            if (c->cached == tail)
-                return zn_ring__idle();
-        }
+        if (!zn_ring__filled1(r, c, tail))
+            return zn_ring__idle();
         zn_ring__prefetch_ahead(r, c, tail);
         slot = r->data + (size_t)(tail & c->mask) * 8;
     } else {
         return c->item_size == 8 && zn_ring__take1(r, item);
     }
     memcpy(item, slot, 8);
-    atomic_store_explicit(&c->tail, tail + 1, memory_order_release);
-    zn_ring__signal(c);
-    return true;
+    return zn_ring__publish1(c, tail + 1);
 }
 
 #endif
