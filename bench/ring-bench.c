@@ -112,6 +112,9 @@ struct figure_run {
     int64_t start;                         /* of the current run, by the producer */
     double ns[MAX_VARIANTS][MAX_REPS + 1]; /* [reps]: the warm-up round's */
     _Atomic uint64_t errors;
+    /* single: calls that found the ring full (producer, [k][0]) or empty (consumer, [k][1]),
+     * over the measured rounds: which side waits for the other. */
+    uint64_t missed[MAX_VARIANTS][2];
 };
 
 static int64_t now_ns(void)
@@ -205,39 +208,42 @@ BENCH_INLINE uint64_t burst_consume(struct figure_run *f, struct variant v, uint
     return errors;
 }
 
-BENCH_INLINE void single_produce(struct figure_run *f, struct variant v, uint32_t size)
+BENCH_INLINE uint64_t single_produce(struct figure_run *f, struct variant v, uint32_t size)
 {
     struct zn_ring *ours = f->ours[v.stamped][0];
     unsigned char item[MAX_ITEM] = {0};
+    uint64_t full = 0;
 
     for (uint64_t seq = 0; seq < f->items; seq++) {
         set_seq(item, seq);
         if (v.peer == OURS && size == 8) {
             /* 8 bytes by value, as ck_ring gets its pointer by value. */
             while (!zn_ring_enqueue_u64_inline(ours, seq))
-                ;
+                full++;
         } else if (v.peer == OURS) {
             while (!zn_ring_enqueue_inline(ours, item))
-                ;
+                full++;
         } else if (size == 8) {
             while (!ck_ring_enqueue_spsc(f->ck, f->ck_slots, (void *)(uintptr_t)seq))
-                ;
+                full++;
         } else {
             /* The pool has 2 * SLOTS buffers: when item seq is written, the consumer has taken
              * item seq - SLOTS (the ring holds fewer) and so is done copying seq - 2 * SLOTS. */
             unsigned char *buffer = f->pool[seq % (2 * SLOTS)];
             memcpy(buffer, item, size);
             while (!ck_ring_enqueue_spsc(f->ck, f->ck_slots, buffer))
-                ;
+                full++;
         }
     }
+    return full;
 }
 
-BENCH_INLINE uint64_t single_consume(struct figure_run *f, struct variant v, uint32_t size)
+BENCH_INLINE uint64_t single_consume(struct figure_run *f, struct variant v, uint32_t size,
+                                     uint64_t *empty_out)
 {
     struct zn_ring *ours = f->ours[v.stamped][0];
     unsigned char item[MAX_ITEM];
-    uint64_t errors = 0;
+    uint64_t errors = 0, empty = 0;
 
     for (uint64_t seq = 0; seq < f->items; seq++) {
         void *entry;
@@ -245,23 +251,24 @@ BENCH_INLINE uint64_t single_consume(struct figure_run *f, struct variant v, uin
         if (v.peer == OURS && size == 8) {
             uint64_t value;
             while (!zn_ring_dequeue_u64_inline(ours, &value))
-                ;
+                empty++;
             memcpy(item, &value, 8);
         } else if (v.peer == OURS) {
             while (!zn_ring_dequeue_inline(ours, item))
-                ;
+                empty++;
         } else if (size == 8) {
             while (!ck_ring_dequeue_spsc(f->ck, f->ck_slots, &entry))
-                ;
+                empty++;
             uint64_t value = (uintptr_t)entry;
             memcpy(item, &value, 8);
         } else {
             while (!ck_ring_dequeue_spsc(f->ck, f->ck_slots, &entry))
-                ;
+                empty++;
             memcpy(item, entry, size);
         }
         errors += get_seq(item) != seq;
     }
+    *empty_out = empty;
     return errors;
 }
 
@@ -343,7 +350,7 @@ BENCH_INLINE void rtt_pong(struct figure_run *f, struct variant v, uint32_t size
 BENCH_INLINE void run_side(struct figure_run *f, int side, int rep, int k, uint32_t size)
 {
     struct variant v = f->v[k];
-    uint64_t errors = 0;
+    uint64_t errors = 0, missed = 0;
     int64_t end;
 
     if (side == 0) {
@@ -362,9 +369,9 @@ BENCH_INLINE void run_side(struct figure_run *f, int side, int rep, int k, uint3
         break;
     case SINGLE_TEST:
         if (side == 0)
-            single_produce(f, v, size);
+            missed = single_produce(f, v, size);
         else
-            errors = single_consume(f, v, size);
+            errors = single_consume(f, v, size, &missed);
         break;
     case RTT_TEST:
         if (side == 0)
@@ -375,6 +382,8 @@ BENCH_INLINE void run_side(struct figure_run *f, int side, int rep, int k, uint3
     }
     end = now_ns();
     f->errors += errors;
+    if (rep < f->reps) /* each side its own counter: no sharing */
+        f->missed[k][side] += missed;
     meet(f);
     /* Both are done and f->start is visible: the side that saw the end records it. */
     if ((f->test == RTT_TEST) == (side == 0))
@@ -528,6 +537,8 @@ struct figure {
     /* Per round: the peer's time / column k's (k's speed-up); median, lowest, highest. */
     double paired[MAX_VARIANTS], ratio_lo[MAX_VARIANTS], ratio_hi[MAX_VARIANTS];
     double other_load; /* CPUs' worth of other work meanwhile */
+    /* single: share of calls that found the ring full (producer) / empty (consumer) */
+    double full_share[MAX_VARIANTS], empty_share[MAX_VARIANTS];
 };
 
 static struct figure measure(const struct options *o, enum test test, uint32_t size,
@@ -575,6 +586,10 @@ static struct figure measure(const struct options *o, enum test test, uint32_t s
         failed = true;
     }
     for (int k = 0; k < nv; k++) {
+        double moved = (double)f->items * o->reps;
+
+        fig.full_share[k] = (double)f->missed[k][0] / ((double)f->missed[k][0] + moved);
+        fig.empty_share[k] = (double)f->missed[k][1] / ((double)f->missed[k][1] + moved);
         fig.median[k] = median(f->ns[k], o->reps);
         fig.ratio_lo[k] = 1e300;
         for (int i = 0; i < o->reps; i++) {
@@ -607,6 +622,10 @@ static void report_rate(const char *what, uint32_t size, const char *peer_name, 
            what, size, ours, peer_name, theirs, ratio, f.paired[k], f.ratio_lo[k], f.ratio_hi[k]);
     if (target > 0)
         printf("  target >= %.1f %s", target, ratio >= target ? "PASS" : "FAIL");
+    if (f.empty_share[k] + f.full_share[k] + f.empty_share[1] + f.full_share[1] > 0)
+        printf("  [calls finding it empty/full: ours %.0f%%/%.0f%%, %s %.0f%%/%.0f%%]",
+               100 * f.empty_share[k], 100 * f.full_share[k], peer_name, 100 * f.empty_share[1],
+               100 * f.full_share[1]);
     printf("  [other load %.2f CPU]\n", f.other_load);
     fflush(stdout);
 }
