@@ -182,7 +182,8 @@ size_t zn_ring_memsize(enum zn_ring_kind kind, uint32_t capacity, uint32_t item_
 static int check_geometry(const char *what, uint32_t kind, uint32_t capacity, uint32_t item_size,
                           struct zn_error *err)
 {
-    if (kind == ZN_RING_SPSC_STAMPED && item_size > STAMPED_ITEM_MAX && item_size_ok(0, item_size))
+    if (kind == ZN_RING_SPSC_STAMPED && item_size > STAMPED_ITEM_MAX &&
+        item_size_ok(ZN_RING_SPSC, item_size))
         return zn_fail(err,
                        "%s: item size %" PRIu32 " bytes is above the %u a stamped ring carries "
                        "(item and stamp share a cache line); use ZN_RING_SPSC for larger items",
