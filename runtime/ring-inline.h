@@ -255,9 +255,11 @@ ZN_RING_INLINE void zn_ring__take_stamped(struct zn_ring *r, const struct zn_rin
                        zn_ring__slot(r, c, pos + i), c->item_size);
 }
 
-/* After publishing on side s: wake the other side if it said it sleeps. */
-ZN_RING_INLINE void zn_ring__signal(struct zn_ring_side *s)
+/* Side s hands everything before index `next` over to the other side, then wakes it if it said
+ * it sleeps (the fast half of the hand-shake described at the top). */
+ZN_RING_INLINE void zn_ring__publish(struct zn_ring_side *s, uint32_t next)
 {
+    atomic_store_explicit(&s->tail, next, memory_order_release);
     if (atomic_load_explicit(&zn_ring_light_fence, memory_order_relaxed))
         atomic_signal_fence(memory_order_seq_cst);
     else
@@ -298,8 +300,7 @@ static inline unsigned zn_ring__put_mpmc(struct zn_ring *r, const void *items, u
      * acquire makes their items part of what our release hands over. */
     if (atomic_load_explicit(&p->tail, memory_order_acquire) != head)
         zn_ring_wait_turn(&p->tail, head);
-    atomic_store_explicit(&p->tail, head + take, memory_order_release);
-    zn_ring__signal(p);
+    zn_ring__publish(p, head + take);
     return take;
 }
 
@@ -323,8 +324,7 @@ static inline unsigned zn_ring__take_mpmc(struct zn_ring *r, void *items, unsign
     zn_ring__copy_out(r, c, head, items, take);
     if (atomic_load_explicit(&c->tail, memory_order_acquire) != head)
         zn_ring_wait_turn(&c->tail, head);
-    atomic_store_explicit(&c->tail, head + take, memory_order_release);
-    zn_ring__signal(c);
+    zn_ring__publish(c, head + take);
     return take;
 }
 
@@ -351,8 +351,7 @@ ZN_RING_INLINE unsigned zn_ring__put(struct zn_ring *r, const void *items, unsig
         zn_ring__put_stamped(r, p, tail, items, n);
     else
         zn_ring__copy_in(r, p, tail, items, n);
-    atomic_store_explicit(&p->tail, tail + n, memory_order_release);
-    zn_ring__signal(p);
+    zn_ring__publish(p, tail + n);
     return n;
 }
 
@@ -387,8 +386,7 @@ ZN_RING_INLINE unsigned zn_ring__take(struct zn_ring *r, void *items, unsigned n
         zn_ring__take_stamped(r, c, tail, items, n);
     else
         zn_ring__copy_out(r, c, tail, items, n);
-    atomic_store_explicit(&c->tail, tail + n, memory_order_release);
-    zn_ring__signal(c);
+    zn_ring__publish(c, tail + n);
     return n;
 }
 
@@ -446,14 +444,6 @@ ZN_RING_INLINE bool zn_ring__stamped1(_Atomic uint32_t *stamp, uint32_t tail)
     return atomic_load_explicit(stamp, memory_order_acquire) == tail + 1;
 }
 
-/* Hand everything before index `next` over to the other side, and wake it if it sleeps. */
-ZN_RING_INLINE bool zn_ring__publish1(struct zn_ring_side *s, uint32_t next)
-{
-    atomic_store_explicit(&s->tail, next, memory_order_release);
-    zn_ring__signal(s);
-    return true;
-}
-
 ZN_RING_INLINE bool zn_ring__put1(struct zn_ring *r, const void *item)
 {
     struct zn_ring_side *p = &r->prod;
@@ -468,7 +458,8 @@ ZN_RING_INLINE bool zn_ring__put1(struct zn_ring *r, const void *item)
     zn_ring__copy1(slot, item, p->item_size);
     if (mode == ZN_RING_SPSC_STAMPED)
         atomic_store_explicit(zn_ring__stamp(slot, p), tail + 1, memory_order_release);
-    return zn_ring__publish1(p, tail + 1);
+    zn_ring__publish(p, tail + 1);
+    return true;
 }
 
 ZN_RING_INLINE bool zn_ring__take1(struct zn_ring *r, void *item)
@@ -487,7 +478,8 @@ ZN_RING_INLINE bool zn_ring__take1(struct zn_ring *r, void *item)
     if (mode == ZN_RING_SPSC)
         zn_ring__prefetch_ahead(r, c, tail);
     zn_ring__copy1(item, slot, c->item_size);
-    return zn_ring__publish1(c, tail + 1);
+    zn_ring__publish(c, tail + 1);
+    return true;
 }
 
 ZN_RING_INLINE unsigned zn_ring_enqueue_burst_inline(struct zn_ring *r, const void *items,
@@ -543,7 +535,8 @@ ZN_RING_INLINE bool zn_ring_enqueue_u64_inline(struct zn_ring *r, uint64_t item)
     } else {
         memcpy(r->data + (size_t)(tail & p->mask) * 8, &item, 8);
     }
-    return zn_ring__publish1(p, tail + 1);
+    zn_ring__publish(p, tail + 1);
+    return true;
 }
 
 ZN_RING_INLINE bool zn_ring_dequeue_u64_inline(struct zn_ring *r, uint64_t *item)
@@ -567,7 +560,8 @@ ZN_RING_INLINE bool zn_ring_dequeue_u64_inline(struct zn_ring *r, uint64_t *item
         return c->item_size == 8 && zn_ring__take1(r, item);
     }
     memcpy(item, slot, 8);
-    return zn_ring__publish1(c, tail + 1);
+    zn_ring__publish(c, tail + 1);
+    return true;
 }
 
 #endif
