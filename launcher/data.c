@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "runtime/engine.h"
-#include "runtime/parse.h"
 #include "launcher/data.h"
 #include "launcher/supervise.h"
 
@@ -19,43 +18,11 @@ static unsigned rank, local_rank;
 static bool talk; /* --verbose */
 
 /* A variable of the task's placement: zenith-run's own plan, else what the plugin exported. */
-static const char *placed(const struct zr_placement *p, const char *name)
+static const char *placed(void *ctx, const char *name)
 {
+    const struct zr_placement *p = ctx;
     const char *v = p->by_plugin ? NULL : zn_env_get(&p->env, name);
     return v ? v : getenv(name);
-}
-
-/* The first NUMA node of the task's memory (its home), -1 when the plan named none. */
-static int home_node(const struct zr_placement *p)
-{
-    const char *mems = placed(p, ZN_ENV_MEMS), *q = mems;
-    uint64_t v;
-
-    if (!mems || zn_parse_digits(&q, &v) < 0 || v > 4095)
-        return -1;
-    return (int)v;
-}
-
-/* The job's huge page size when it reserved pages on the rank's node (or, without a known node,
- * anywhere on this one). */
-static uint64_t reserved_page_size(const struct zr_placement *p, int node)
-{
-    const char *size = placed(p, ZN_ENV_HUGEPAGE_SIZE);
-    const char *list = placed(p, ZN_ENV_HUGEPAGES_RESERVED), *q = list;
-    uint64_t bytes;
-
-    if (!size || !list || zn_parse_size(ZN_ENV_HUGEPAGE_SIZE, size, &bytes, NULL) < 0)
-        return 0;
-    while (*q) {
-        uint64_t numa, pages;
-        if (zn_parse_digits(&q, &numa) < 0 || *q++ != ':' || zn_parse_digits(&q, &pages) < 0)
-            return 0;
-        if (pages && (node < 0 || numa == (uint64_t)node))
-            return bytes;
-        if (*q == ',')
-            q++;
-    }
-    return 0;
 }
 
 int zr_data_prepare(const struct zn_dataspec *spec, const struct zr_world *w,
@@ -67,8 +34,7 @@ int zr_data_prepare(const struct zn_dataspec *spec, const struct zr_world *w,
     /* The rank's CPUs are zenith-run's own now: the plugin or zr_place bound this process. */
     if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0)
         cfg.cpus = &cpus;
-    cfg.numa_node = home_node(p);
-    cfg.hugepage_size = reserved_page_size(p, cfg.numa_node);
+    zn_engine_place(&cfg, placed, (void *)p);
     snprintf(name, sizeof(name), "zenith-data.rank%u", w->rank);
     cfg.name = name;
     rank = w->rank;

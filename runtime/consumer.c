@@ -180,6 +180,7 @@ int zn_dp_next(struct zn_dp_consumer *c, struct zn_dp_view *view, int64_t timeou
             if (timeout_ns >= 0 && (int64_t)waited >= timeout_ns) {
                 zn_fail(err, "no batch from the data service within %.3f s",
                         (double)timeout_ns / 1e9);
+                rc = ZN_DP_TIMED_OUT;
                 goto out;
             }
             if (timeout_ns >= 0 && timeout_ns - (int64_t)waited < slice)

@@ -31,7 +31,7 @@
  * starts on a 4 KiB boundary instead. */
 
 #define ZN_DP_MAGIC      0x5a4e445041544131ull /* "ZNDPATA1" */
-#define ZN_DP_VERSION    1
+#define ZN_DP_VERSION    2
 #define ZN_DP_MAX_NAMES  64
 #define ZN_DP_NAME_BYTES 32
 
@@ -85,8 +85,11 @@ struct zn_dp_shared {
     uint64_t seed;
     uint64_t samples_per_epoch;   /* N, the whole job's */
     uint64_t first_epoch, epochs; /* epochs 0: no end */
+    uint64_t first_consumed;      /* samples of the first epoch the job had consumed (resume) */
     uint64_t batches_first_epoch; /* this rank's batches in the first (maybe resumed) epoch */
     uint64_t batches_per_epoch;   /* ... and in the following ones */
+    uint64_t rank_samples_first_epoch; /* this rank's samples in the first epoch */
+    uint64_t rank_samples_per_epoch;   /* ... and in the following ones */
     uint32_t names;
     char name[ZN_DP_MAX_NAMES][ZN_DP_NAME_BYTES];
     char backing[96]; /* "hugetlb 2M on NUMA node 1", "base pages" */
@@ -127,9 +130,12 @@ struct zn_dp_consumer;
  * before anything in them is used. */
 struct zn_dp_consumer *zn_dp_attach(int fd, struct zn_error *err);
 
+#define ZN_DP_TIMED_OUT (-2)
+
 /* 1: a batch in *view; 0: the stream ended (every epoch delivered); -1: the producer failed
- * (its message), died, or the timeout passed (timeout_ns >= 0; a timeout says so in err and
- * can be retried). Waiting time counts as stall. */
+ * (its message) or died; ZN_DP_TIMED_OUT: no batch within timeout_ns (>= 0; says so in err,
+ * and can be retried: a host that must look at signals waits in slices). Waiting time counts
+ * as stall. */
 int zn_dp_next(struct zn_dp_consumer *c, struct zn_dp_view *view, int64_t timeout_ns,
                struct zn_error *err);
 

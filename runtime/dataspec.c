@@ -18,7 +18,7 @@ const char zn_dataspec_help[] =
     "      dtype=u16|u32    token width of a flat token file (default u16)\n"
     "      seq_len=N        samples of N+1 tokens (tokens, megatron)\n"
     "      windows=W        packed (default) or random window starts\n"
-    "      record=SIZE      bytes per record (records)\n"
+    "      record=SIZE      bytes per record (format=records, which it implies)\n"
     "      batch=N          samples per batch (default 8)\n"
     "      seed=N           the order's seed (default 0); shuffle=0 keeps file order\n"
     "      drop_last=1      drop the tail short of a full round of ranks (default: pad)\n"
@@ -27,7 +27,7 @@ const char zn_dataspec_help[] =
     "      block=N          tar: shuffle within blocks of N samples (default 1024)\n"
     "      slots=N          batches in shared memory (default 8)\n"
     "      queue_depth=N, read_size=SIZE, direct=0|1, io=auto|uring|pread\n"
-    "      async=0|1        reads copied by io_uring's workers (default: with 2+ CPUs)\n"
+    "      async=0|1        reads copied by io_uring's workers (default: 2+ CPUs, samples >= 64K)\n"
     "      on_error=skip,max_errors=N  leave unreadable samples out (default: fail)\n";
 
 struct key {
@@ -359,6 +359,66 @@ static char *next_item(char **cursor)
     return start;
 }
 
+/* Calls each(item, length, ctx) for every top-level item of text until it returns true. */
+static bool any_item(const char *text, bool (*each)(const char *, size_t, const void *),
+                     const void *ctx)
+{
+    char *copy = text ? strdup(text) : NULL, *cursor = copy, *item;
+    bool found = false;
+
+    while (!found && (item = next_item(&cursor)))
+        found = *item && each(item, strlen(item), ctx);
+    free(copy);
+    return found;
+}
+
+static bool gives_key(const char *item, size_t length, const void *key)
+{
+    size_t k = strlen(key);
+    return length > k && !strncmp(item, key, k) && item[k] == '=';
+}
+
+bool zn_dataspec_has_key(const char *text, const char *key)
+{
+    return any_item(text, gives_key, key);
+}
+
+static bool key_in(const char *item, size_t length, const void *text)
+{
+    const char *eq = memchr(item, '=', length);
+    char key[64];
+
+    if (!eq || (size_t)(eq - item) >= sizeof(key))
+        return false;
+    snprintf(key, sizeof(key), "%.*s", (int)(eq - item), item);
+    return zn_dataspec_has_key(text, key);
+}
+
+char *zn_dataspec_merge(const char *base, const char *overrides, struct zn_error *err)
+{
+    size_t room = (base ? strlen(base) : 0) + (overrides ? strlen(overrides) : 0) + 2;
+    char *out = malloc(room), *copy = base ? strdup(base) : NULL, *cursor = copy, *item;
+    size_t used = 0;
+
+    if (!out || (base && !copy)) {
+        free(out);
+        free(copy);
+        zn_fail(err, "out of memory");
+        return NULL;
+    }
+    out[0] = '\0';
+    while ((item = next_item(&cursor))) {
+        size_t n = strlen(item);
+        if (!n || key_in(item, n, overrides))
+            continue;
+        used += (size_t)snprintf(out + used, room - used, "%s%s", used ? "," : "", item);
+    }
+    if (overrides && *overrides)
+        snprintf(out + used, room - used, "%s%s", used ? "," : "", overrides);
+    free(copy);
+    return out;
+}
+
 int zn_dataspec_parse(const char *what, const char *text, struct zn_dataspec *s,
                       struct zn_error *err)
 {
@@ -415,7 +475,9 @@ int zn_dataspec_parse(const char *what, const char *text, struct zn_dataspec *s,
         zn_fail(err, "%s: path= is missing; say where the data is (path=FILE)", what);
         goto out;
     }
-    if (!given(seen, "format") && infer_format(what, s, err) < 0)
+    if (!given(seen, "format") && given(seen, "record"))
+        s->dataset.format = ZN_FORMAT_RECORDS; /* fixed records say what they are */
+    else if (!given(seen, "format") && infer_format(what, s, err) < 0)
         goto out;
     switch (s->dataset.format) {
     case ZN_FORMAT_TOKENS:

@@ -42,6 +42,14 @@ int zn_dataspec_parse(const char *what, const char *text, struct zn_dataspec *sp
                       struct zn_error *err);
 void zn_dataspec_clear(struct zn_dataspec *spec);
 
+/* SPEC text with the keys of `overrides` replacing the same keys of `base` (either may be NULL
+ * or empty): base's other items in their order, then the overrides. Only the items' keys are
+ * looked at; zn_dataspec_parse checks the result. malloc'd, NULL when out of memory. */
+char *zn_dataspec_merge(const char *base, const char *overrides, struct zn_error *err);
+
+/* Whether SPEC text gives `key` (key=... at the top level, not inside a brace list). */
+bool zn_dataspec_has_key(const char *text, const char *key);
+
 /* The keys with a line each, for --help and the man page's check. */
 extern const char zn_dataspec_help[];
 

@@ -26,6 +26,14 @@ struct zn_engine_config {
 
 struct zn_engine;
 
+/* Where a rank's arena goes, from its placement variables (ZENITH_MEMS, the job's huge page
+ * reservation): sets cfg->numa_node to the first node of the task's memory and
+ * cfg->hugepage_size to the reserved page size when the job reserved pages there. `get` looks a
+ * variable up (NULL: not set); zenith-run passes its own plan, the Python module the process's
+ * environment, so both hosts place the arena alike. */
+void zn_engine_place(struct zn_engine_config *cfg, const char *(*get)(void *ctx, const char *name),
+                     void *ctx);
+
 /* Open and check the data and the rank's share: everything the user's input can get wrong,
  * before any memory is set aside. */
 struct zn_engine *zn_engine_open(const struct zn_engine_config *cfg, struct zn_error *err);

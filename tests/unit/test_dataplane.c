@@ -195,10 +195,39 @@ START_TEST(spec_parsing)
     ck_assert_uint_eq(s.dataset.token_bytes, 4);
     ck_assert(s.dataset.random_windows && s.drop_last && s.epochs == 0 && s.shuffle);
     zn_dataspec_clear(&s);
+    parse_ok("path=/r.dat,record=4K", &s);
+    ck_assert_int_eq(s.dataset.format, ZN_FORMAT_RECORDS);
+    zn_dataspec_clear(&s);
     parse_ok("path=/r.dat,format=records,record=4K,on_error=skip,max_errors=5", &s);
     ck_assert_uint_eq(s.dataset.record_bytes, 4096);
     ck_assert(s.on_error == ZN_ON_ERROR_SKIP && s.max_errors == 5);
     zn_dataspec_clear(&s);
+}
+END_TEST
+
+START_TEST(spec_merging)
+{
+    struct zn_error err = {{0}};
+    char *m;
+
+    /* The overrides win, key by key; braces keep their commas; the rest keeps its order. */
+    m = zn_dataspec_merge("path=/d/t-{0..3,7}.tar,batch=4,seed=7", "batch=64,shuffle=0", &err);
+    ck_assert_str_eq(m, "path=/d/t-{0..3,7}.tar,seed=7,batch=64,shuffle=0");
+    free(m);
+    m = zn_dataspec_merge(NULL, "path=/x.bin", &err);
+    ck_assert_str_eq(m, "path=/x.bin");
+    free(m);
+    m = zn_dataspec_merge("path=/x.bin,seq_len=8", "", &err);
+    ck_assert_str_eq(m, "path=/x.bin,seq_len=8");
+    free(m);
+    /* A key is a whole key: seq_len does not stand for seq. */
+    m = zn_dataspec_merge("seed=1,seq_len=8", "seq=2", &err);
+    ck_assert_str_eq(m, "seed=1,seq_len=8,seq=2");
+    free(m);
+    ck_assert(zn_dataspec_has_key("path=/x.bin,epochs=3", "epochs"));
+    ck_assert(!zn_dataspec_has_key("path=/x.bin,epochs=3", "epoch"));
+    ck_assert(!zn_dataspec_has_key("path=/d/{epochs=1,b}.tar", "epochs"));
+    ck_assert(!zn_dataspec_has_key(NULL, "path"));
 }
 END_TEST
 
@@ -645,6 +674,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, spec_parsing);
+    tcase_add_test(tc, spec_merging);
     tcase_add_test(tc, every_sample_once_over_ranks);
     tcase_add_test(tc, order_is_reproducible_and_changes_per_epoch);
     tcase_add_test(tc, resume_yields_exactly_the_rest);
