@@ -451,17 +451,27 @@ static PyObject *batch_get_slot(BatchObject *b, void *unused)
     return PyLong_FromUnsignedLong(b->view.slot);
 }
 
-/* "packed" when the samples lie back to back with one length (one ndarray), else "ragged". */
-static PyObject *batch_get_layout(BatchObject *b, void *unused)
+/* (first offset, stride, length) when the samples lie at equal steps with one length (one
+ * strided array: packed, or one per 4 KiB with direct=1), else None. */
+static PyObject *batch_rows(BatchObject *b, PyObject *unused)
 {
     const struct zn_dp_view *v = &b->view;
-    uint64_t length = v->batch->samples ? v->samples[0].length : 0;
+    uint32_t n = v->batch->samples;
+    uint64_t first, stride, length;
 
     (void)unused;
-    for (uint32_t i = 0; i < v->batch->samples; i++)
-        if (v->samples[i].length != length || v->samples[i].offset != (uint64_t)i * length)
-            return PyUnicode_FromString("ragged");
-    return PyUnicode_FromString("packed");
+    if (n == 0)
+        return Py_BuildValue("(KKK)", 0ull, 0ull, 0ull);
+    first = v->samples[0].offset;
+    length = v->samples[0].length;
+    stride = n > 1 ? v->samples[1].offset - first : length;
+    if (n > 1 && v->samples[1].offset < first)
+        Py_RETURN_NONE;
+    for (uint32_t i = 1; i < n; i++)
+        if (v->samples[i].length != length || v->samples[i].offset != first + i * stride)
+            Py_RETURN_NONE;
+    return Py_BuildValue("(KKK)", (unsigned long long)first, (unsigned long long)stride,
+                         (unsigned long long)length);
 }
 
 static PyObject *batch_ids(BatchObject *b, PyObject *unused)
@@ -529,7 +539,6 @@ static PyGetSetDef batch_getset[] = {
     {"last", (getter)batch_get_last, NULL, "the epoch's last batch on this rank", NULL},
     {"nbytes", (getter)batch_get_nbytes, NULL, "payload bytes", NULL},
     {"slot", (getter)batch_get_slot, NULL, "the arena slot it lives in", NULL},
-    {"layout", (getter)batch_get_layout, NULL, "packed or ragged", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -537,6 +546,8 @@ static PyMethodDef batch_methods[] = {
     {"ids", (PyCFunction)batch_ids, METH_NOARGS, "the dataset's sample numbers"},
     {"extents", (PyCFunction)batch_extents, METH_NOARGS,
      "(offset, length) of each sample in the payload"},
+    {"rows", (PyCFunction)batch_rows, METH_NOARGS,
+     "(first offset, stride, length) when the samples are equally spaced, else None"},
     {"members", (PyCFunction)batch_members, METH_NOARGS,
      "tar: (sample, name, offset, length) of each member"},
     {NULL, NULL, 0, NULL},

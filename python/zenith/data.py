@@ -111,6 +111,7 @@ class Loader:
         if spec is not None and "=" not in spec:
             spec = "path=" + spec
         self._np = __import__("numpy")
+        self._native = {1: self._np.uint8, 2: self._np.uint16, 4: self._np.uint32}
         self._torch = __import__("torch") if output == "torch" else None
         self._output = output
         self._dtype = dtype
@@ -238,31 +239,30 @@ class Loader:
         """The batch's samples as one [n, length] array over the slot (strided when direct=1
         put each on a 4 KiB boundary), or a list of arrays when they differ in length."""
         np = self._np
-        extents = batch.extents()
-        n = len(extents)
-        if n == 0:
-            return np.empty((0, 0), dtype=dtype)
-        first, length = extents[0]
-        stride = extents[1][0] - first if n > 1 else length
-        if all(off == first + i * stride and size == length
-               for i, (off, size) in enumerate(extents)):
-            return np.ndarray((n, length // itemsize), dtype=dtype, buffer=batch, offset=first,
-                              strides=(stride, itemsize))
+        rows = batch.rows()
+        if rows is not None:
+            first, stride, length = rows
+            return np.ndarray((batch.samples, length // itemsize), dtype=dtype, buffer=batch,
+                              offset=first, strides=(stride, itemsize))
         view = memoryview(batch)
-        return [np.frombuffer(view[off:off + size], dtype=dtype) for off, size in extents]
+        return [np.frombuffer(view[off:off + size], dtype=dtype) for off, size in batch.extents()]
 
     def _convert(self, batch):
         fmt = self.info["format"]
         if fmt == "tar":
             return self._samples(batch)
-        np = self._np
-        native = {1: np.uint8, 2: np.uint16, 4: np.uint32}[self.info["item_bytes"]]
-        rows = self._rows(batch, self.info["item_bytes"], native)
+        itemsize = self.info["item_bytes"]
+        rows = self._rows(batch, itemsize, self._native[itemsize])
         if self._torch is None:
-            if self._dtype is not None:
-                return rows.astype(self._dtype)
-            return rows.copy() if self._copy else rows
+            if isinstance(rows, list):
+                return [self._numpy(r) for r in rows]
+            return self._numpy(rows)
         return self._tensor(rows, fmt)
+
+    def _numpy(self, rows):
+        if self._dtype is not None:
+            return rows.astype(self._dtype)
+        return rows.copy() if self._copy else rows
 
     def _tensor(self, rows, fmt):
         torch = self._torch
