@@ -95,7 +95,7 @@ struct zn_dp_shared {
     char backing[96]; /* "hugetlb 2M on NUMA node 1", "base pages" */
     char reader[96];  /* "io_uring, fixed buffers, async" */
     int32_t producer_pid;
-    uint32_t pad;
+    uint32_t drop_last; /* 1: the tail short of a round of ranks is dropped, 0: padded */
     uint64_t started_ns; /* CLOCK_MONOTONIC */
     /* the producer's */
     _Atomic uint32_t state;

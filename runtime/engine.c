@@ -727,6 +727,7 @@ int zn_engine_start(struct zn_engine *e, struct zn_error *err)
     e->hdr->first_epoch = e->spec.epoch;
     e->hdr->epochs = e->spec.epochs;
     e->hdr->first_consumed = e->spec.consumed;
+    e->hdr->drop_last = e->spec.drop_last;
     e->hdr->batches_first_epoch = batches_of(&e->first_share, e->spec.batch);
     e->hdr->rank_samples_first_epoch = e->first_share.count;
     {

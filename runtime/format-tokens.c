@@ -58,7 +58,7 @@ int zn_tokens_open(struct zn_dataset *ds, const struct zn_dataset_options *o, st
                        "token at offset %" PRIu64 "; is the file truncated, or are the tokens "
                        "%s?",
                        o->path, size, o->token_bytes, size - size % o->token_bytes,
-                       o->token_bytes == 2 ? "uint32 (token_bytes 4)" : "uint16 (token_bytes 2)");
+                       o->token_bytes == 2 ? "uint32 (dtype=u32)" : "uint16 (dtype=u16)");
     ds->item_bytes = o->token_bytes;
     return set_windows(ds, o, size / o->token_bytes, o->path, err);
 }

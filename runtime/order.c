@@ -328,10 +328,11 @@ uint64_t zn_share_position(const struct zn_share *s, uint64_t k)
 
     if (remaining == 0)
         return s->start;
-    /* Past the end (the padding without drop_last), wrap to the head of the remaining range,
-     * as DistributedSampler repeats the head of its index list; written so that nothing
-     * overflows even for N near 2^64. */
+    /* Past the end (the padding without drop_last), wrap to the epoch's first positions, as
+     * DistributedSampler repeats the head of its index list: global position p >= N takes
+     * p - N, whatever `start` was, so a resumed epoch pads as the straight one does. Written
+     * so that nothing overflows even for N near 2^64. */
     if (s->rank < remaining - stride)
         return s->start + stride + s->rank;
-    return s->start + (s->rank - (remaining - stride)) % remaining;
+    return (s->rank - (remaining - stride)) % s->samples;
 }

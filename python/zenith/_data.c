@@ -311,6 +311,7 @@ static PyObject *stream_info(StreamObject *s, PyObject *unused)
     SET_ITEM(d, "first_epoch", PyLong_FromUnsignedLongLong(h->first_epoch));
     SET_ITEM(d, "first_consumed", PyLong_FromUnsignedLongLong(h->first_consumed));
     SET_ITEM(d, "epochs", PyLong_FromUnsignedLongLong(h->epochs));
+    SET_ITEM(d, "drop_last", PyBool_FromLong(h->drop_last));
     SET_ITEM(d, "batches_first_epoch", PyLong_FromUnsignedLongLong(h->batches_first_epoch));
     SET_ITEM(d, "batches_per_epoch", PyLong_FromUnsignedLongLong(h->batches_per_epoch));
     SET_ITEM(d, "rank_samples_first_epoch",

@@ -117,7 +117,6 @@ class Loader:
         self._dtype = dtype
         self._copy = bool(copy)
         self.timeout = timeout
-        self.drop_last = True if drop_last is None else bool(drop_last)
         self._stream = None
         self._closed = False
         self._given = {"batch": batch_size, "seq_len": seq_len, "seed": seed}
@@ -151,6 +150,9 @@ class Loader:
             self.world_size = _env_int("WORLD_SIZE", 1) if world_size is None else int(world_size)
             self._open(self._spec)
         self.rank, self.world_size = self.info["rank"], self.info["world"]
+        # Unset, partial batches go as the SPEC's tail does: the service's, or the Loader's
+        # default (drop_last=1) given to the in-process engine.
+        self.drop_last = self.info["drop_last"] if drop_last is None else bool(drop_last)
         self.batch_size = self.info["batch"]
         self._epoch = self.info["first_epoch"]
         self._consumed = self.info["first_consumed"]
@@ -196,11 +198,13 @@ class Loader:
     def batches(self):
         """This epoch's raw Batch objects (buffers over their slots), short ones included."""
         self._usable()
+        first = True
         while not self._ended:
             batch = self._stream.next(self.timeout)
             if batch is None:
                 self._ended = True
-                return
+                break
+            first = False
             if batch.last:
                 self._epoch, self._consumed = batch.epoch + 1, 0
             else:
@@ -210,13 +214,20 @@ class Loader:
             del batch
             if last:
                 return
+        if first:
+            # An empty loop is a training run that silently does nothing.
+            where = ("start the step with zenith-run --data ...,epochs=0 (no end) or more "
+                     "epochs" if self._service else "leave epochs= out (no end) or give more")
+            raise Error(f"zenith: data: every epoch was delivered already "
+                        f"(epochs={self.info['epochs']} from epoch {self.info['first_epoch']}); "
+                        f"{where}")
 
     def __iter__(self):
         full = self.batch_size
         for batch in self.batches():
             if self.drop_last and batch.last and batch.samples + batch.skipped < full:
                 continue
-            out = self._convert(batch)
+            out = self.convert(batch)
             del batch
             yield out
 
@@ -247,7 +258,9 @@ class Loader:
         view = memoryview(batch)
         return [np.frombuffer(view[off:off + size], dtype=dtype) for off, size in batch.extents()]
 
-    def _convert(self, batch):
+    def convert(self, batch):
+        """What iterating yields for a raw Batch of batches(): an array or tensor over its slot
+        (or a copy with copy=True), or tar samples; batch.ids() gives the samples' numbers."""
         fmt = self.info["format"]
         if fmt == "tar":
             return self._samples(batch)

@@ -188,7 +188,8 @@ def test_resume_continues_the_order_exactly():
                          output="numpy", drop_last=False)
         part.load_state_dict(state)
         union += first_tokens(windows_of(part))
-    rest_of_epoch = set(range(0, 103 * SEQ, SEQ)) - set(taken)
+    # The rest of the epoch, padded with its first sample as the epoch run straight is.
+    rest_of_epoch = set(range(0, 103 * SEQ, SEQ)) - set(taken) | {straight[0]}
     expect(set(union) == rest_of_epoch and len(union) == 64, "resume on 2 ranks differs")
     other = zd.Loader(TOKENS, batch_size=8, seq_len=SEQ, seed=10, output="numpy")
     raises(zd.Error, "seed=9", lambda: other.load_state_dict(state))
@@ -225,6 +226,12 @@ def test_batches_kept_after_close_stay_valid():
     expect([record_id(r.numpy()) for r in kept[2]] == ids, "a kept batch changed after close")
     expect(int(torch_view[0, 0]) == (8 * 7) % 251, "a kept view changed after close")
     raises(ValueError, "closed", lambda: next(iter(loader)))
+
+
+def test_an_epoch_past_the_last_raises():
+    loader = zd.Loader(TOKENS, batch_size=8, seq_len=SEQ, epochs=1, output="numpy")
+    expect(len(windows_of(loader)) == 12, "epoch 0 is not 12 batches")
+    raises(zd.Error, "every epoch was delivered already (epochs=1", lambda: windows_of(loader))
 
 
 def test_copy_true_holds_no_slot():
@@ -440,7 +447,9 @@ def test_service_mode_checks_the_arguments():
     out = subprocess.run([zenith_run, "--data", f"path={TOKENS},seq_len={SEQ},batch=4",
                           sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     expect(out.returncode == 0, f"exit {out.returncode}: {out.stderr}")
-    expect("batches 25 len 25" in out.stdout, out.stdout)
+    # The service pads (its SPEC's drop_last=0), and the Loader follows it: 25 batches and
+    # the short one.
+    expect("batches 26 len 26" in out.stdout, out.stdout)
     expect("second: zenith: data: this process has a Loader" in out.stdout, out.stdout)
     expect("mismatch: zenith: data: this Loader asks for batch_size=8 (the service has batch=4)"
            in out.stdout, out.stdout)
