@@ -68,6 +68,15 @@ srun -N2 --ntasks-per-node=2 --mpi=pmix "$top/build/launcher/zenith-run" \
     --data "path=$demo_dir/train.bin,seq_len=1024,batch=16,seed=1" \
     "$top/build/tests/integration/dp_check" "$demo_dir/ids" | sort -k3n
 echo "-- samples over all ranks: $(cat "$demo_dir"/ids.* | wc -l), distinct: $(cat "$demo_dir"/ids.* | sort -u | wc -l)"
+echo
+echo "== zenith.data in PyTorch: a byte-level model trained with DDP on 4 nodes x 2 ranks, on"
+echo "   tokens made from Debian's license texts, each rank's batches read by zenith-run --data"
+/usr/bin/python3 "$top/contrib/examples/make_tokens.py" "$demo_dir/licenses.bin"
+chmod 644 "$demo_dir/licenses.bin"
+PYTHONPATH="$top/build/python" srun -N4 --ntasks-per-node=2 --mpi=pmix "$top/build/launcher/zenith-run" \
+    --data "path=$demo_dir/licenses.bin,seq_len=64,batch=16,seed=1,epochs=0" \
+    /usr/bin/python3 "$top/contrib/examples/train_tokens.py" --steps 60 --print-every 20 |
+    sort -k2,2n -k4,4n
 rm -rf "$demo_dir"
 echo
 echo "The cluster stays up: eval \"\$($cluster env)\" to use it, '$cluster down' to stop it."

@@ -196,7 +196,8 @@ class Loader:
     # ---------------------------------------------------------------- iteration
 
     def batches(self):
-        """This epoch's raw Batch objects (buffers over their slots), short ones included."""
+        """This epoch's raw Batch objects (buffers over their slots, with ids(), epoch,
+        consumed, ...): the batches the loop yields, before convert()."""
         self._usable()
         first = True
         while not self._ended:
@@ -210,7 +211,8 @@ class Loader:
             else:
                 self._epoch, self._consumed = batch.epoch, batch.consumed
             last = batch.last
-            yield batch
+            if not (self.drop_last and last and batch.samples + batch.skipped < self.batch_size):
+                yield batch
             del batch
             if last:
                 return
@@ -223,10 +225,7 @@ class Loader:
                         f"{where}")
 
     def __iter__(self):
-        full = self.batch_size
         for batch in self.batches():
-            if self.drop_last and batch.last and batch.samples + batch.skipped < full:
-                continue
             out = self.convert(batch)
             del batch
             yield out
