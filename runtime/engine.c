@@ -680,6 +680,11 @@ int zn_engine_start(struct zn_engine *e, struct zn_error *err)
     ro.async = e->spec.async_given ? e->spec.async
                                    : (!e->have_cpus || CPU_COUNT(&e->cpus) >= 2) &&
                                          zn_dataset_max_sample_bytes(e->ds) >= ASYNC_MIN_SAMPLE;
+    /* Small samples already in memory are copied from the page cache without a system call
+     * (4 KiB records: 1.2 us a read through io_uring here, the copy alone 0.4); io=uring or
+     * io=pread asks for every read to go that way. */
+    if (e->spec.io == ZN_READER_AUTO && zn_dataset_max_sample_bytes(e->ds) < ASYNC_MIN_SAMPLE)
+        ro.page_copy_max = ASYNC_MIN_SAMPLE;
     ro.plain_buffers = e->arena.backing == ZN_ARENA_BASE_PAGES;
     ro.direct = e->spec.dataset.direct;
     ro.cpus = e->have_cpus ? &e->cpus : NULL;

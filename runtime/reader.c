@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "runtime/pagecopy.h"
 #include "runtime/parse.h"
 #include "runtime/reader.h"
 
@@ -65,6 +66,7 @@ struct zn_reader {
      * one never needs memory. */
     struct zn_read_done *done;
     size_t done_head, done_count, done_cap;
+    struct zn_pagecopy *pagecopy; /* NULL: every read through the queue */
     char describe[64];
     char notice[256];
 };
@@ -291,6 +293,11 @@ int zn_reader_submit(struct zn_reader *r, int fd, uint64_t offset, uint64_t len,
     if (grow_done(r, r->open + 1) < 0)
         return zn_fail(err, "reader: out of memory for %u completions", r->open + 1);
 
+    if (r->pagecopy && zn_pagecopy_try(r->pagecopy, fd, offset, len, dst)) {
+        push_done(r, tag, (int64_t)len);
+        r->open++;
+        return 0;
+    }
     if (!r->uring) {
         push_done(r, tag, pread_all(fd, dst, len, offset, r->direct));
         r->open++;
@@ -353,6 +360,11 @@ int zn_reader_reap(struct zn_reader *r, struct zn_read_done *done, unsigned max,
         r->open--;
     }
     return (int)n;
+}
+
+uint64_t zn_reader_page_copies(const struct zn_reader *r)
+{
+    return r->pagecopy ? zn_pagecopy_count(r->pagecopy) : 0;
 }
 
 unsigned zn_reader_in_flight(const struct zn_reader *r)
@@ -528,9 +540,12 @@ struct zn_reader *zn_reader_create(const struct zn_reader_options *o, void *regi
                            strerror(-rc));
         }
     }
-    snprintf(r->describe, sizeof(r->describe), "%s%s%s%s", r->uring ? "io_uring" : "pread",
+    if (o->page_copy_max && !o->direct &&
+        !(r->pagecopy = zn_pagecopy_create(o->page_copy_max, err)))
+        goto out;
+    snprintf(r->describe, sizeof(r->describe), "%s%s%s%s%s", r->uring ? "io_uring" : "pread",
              r->fixed ? ", fixed buffers" : "", r->uring && r->async ? ", async" : "",
-             r->direct ? ", O_DIRECT" : "");
+             r->direct ? ", O_DIRECT" : "", r->pagecopy ? ", page-cache copies" : "");
     result = r;
 out:
     if (!result)
@@ -551,6 +566,7 @@ void zn_reader_destroy(struct zn_reader *r)
             ;
         io_uring_queue_exit(&r->ring);
     }
+    zn_pagecopy_destroy(r->pagecopy);
     free(r->parts);
     free(r->requests);
     free(r->done);

@@ -33,6 +33,9 @@ struct zn_reader_options {
     const cpu_set_t *cpus;          /* io-wq workers' CPUs (the rank's); NULL: inherited */
     unsigned max_workers;           /* io-wq workers, bound and unbound each (IOSQE_ASYNC reads
                                      * count as unbound); 0: the kernel's default */
+    uint64_t page_copy_max;         /* reads up to this size whose pages are in the page cache
+                                     * are copied from a mapping of the file (runtime/pagecopy.h)
+                                     * instead; 0: never. Not with direct. */
 };
 
 struct zn_reader;
@@ -58,10 +61,13 @@ int zn_reader_submit(struct zn_reader *r, int fd, uint64_t offset, uint64_t len,
 int zn_reader_reap(struct zn_reader *r, struct zn_read_done *done, unsigned max, bool wait,
                    struct zn_error *err);
 
+/* Reads done as page-cache copies so far. */
+uint64_t zn_reader_page_copies(const struct zn_reader *r);
+
 /* Requests submitted and not yet returned by zn_reader_reap (finished or not). */
 unsigned zn_reader_in_flight(const struct zn_reader *r);
 
-/* "io_uring, fixed buffers, async" or "pread" */
+/* "io_uring, fixed buffers, async" or "pread", with ", page-cache copies" */
 const char *zn_reader_describe(const struct zn_reader *r);
 
 /* Why the preferred path was not taken, one line starting "zenith: ", or "" */

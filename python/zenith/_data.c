@@ -261,17 +261,15 @@ static PyObject *stream_next(StreamObject *s, PyObject *args, PyObject *kwargs)
     return make_batch(s, &view);
 }
 
+/* A producer's failure reached the program through next(): close() does not raise it again
+ * (from an atexit handler, say). */
 static PyObject *stream_close(StreamObject *s, PyObject *unused)
 {
-    struct zn_error err = {{0}};
-
     (void)unused;
-    if (forked(s)) {
+    if (forked(s))
         s->closed = true;
-        Py_RETURN_NONE;
-    }
-    if (stream_shut(s, &err) < 0)
-        return raise_error(&err);
+    else
+        stream_shut(s, NULL);
     Py_RETURN_NONE;
 }
 

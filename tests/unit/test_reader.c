@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "runtime/arena.h"
+#include "runtime/pagecopy.h"
 #include "runtime/reader.h"
 #include "tests/unit/testutil.h"
 
@@ -591,6 +592,83 @@ START_TEST(pread_backend_reads_the_same)
 }
 END_TEST
 
+/* ----------------------------------------------------------------- page-cache copies */
+
+/* Reads through a reader with page-cache copies give the file's bytes whatever the request's
+ * size (large ones still go through the queue), and warm small reads are copies. */
+START_TEST(page_copies_read_the_same)
+{
+    uint8_t *region = region_alloc(REGION_BYTES);
+    uint64_t requests[] = {4 * KB, 1 * KB + 3, 100 * KB};
+
+    for (size_t i = 0; i < 3; i++) {
+        struct zn_reader_options o = {.read_size = 64 * KB, .page_copy_max = 64 * KB};
+        struct zn_reader *r = reader_or_fail(&o, region, REGION_BYTES);
+        int fd = open_data(0);
+        const char *why;
+
+        ck_assert_ptr_nonnull(strstr(zn_reader_describe(r), ", page-cache copies"));
+        why = read_all(r, fd, region, REGION_BYTES, requests[i], FILE_BYTES, false);
+        ck_assert_msg(why == NULL, "requests of %" PRIu64 ": %s", requests[i], why);
+        if (requests[i] <= 64 * KB)
+            ck_assert_uint_gt(zn_reader_page_copies(r), 0);
+        else
+            ck_assert_uint_eq(zn_reader_page_copies(r), 0);
+        zn_reader_destroy(r);
+        close(fd);
+    }
+    munmap(region, REGION_BYTES);
+}
+END_TEST
+
+/* Only resident pages are copied; a file cut under the mapping (SIGBUS in the copy) leaves
+ * the read to the normal path, and the process alive. */
+START_TEST(page_copies_only_what_is_resident)
+{
+    char path[4200];
+    uint8_t *buf = malloc(64 * KB), *want = malloc(64 * KB);
+    struct zn_error err = {{0}};
+    struct zn_pagecopy *p;
+    int fd;
+
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_ptr_nonnull(want);
+    snprintf(path, sizeof(path), "%s/cut", data_dir);
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ck_assert_int_ge(fd, 0);
+    for (unsigned i = 0; i < 16; i++) {
+        expected(i * 64 * KB, want, 64 * KB);
+        ck_assert_int_eq(pwrite(fd, want, 64 * KB, (off_t)i * 64 * KB), 64 * KB);
+    }
+    ck_assert_int_eq(fdatasync(fd), 0);
+    ck_assert_int_eq(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    p = zn_pagecopy_create(64 * KB, &err);
+    ck_assert_ptr_nonnull(p);
+    /* Evicted: not copied (a fault would read it synchronously, one page at a time). */
+    ck_assert_int_eq(zn_pagecopy_try(p, fd, 0, 4 * KB, buf), 0);
+    /* Larger than asked for, or past the end: not copied. */
+    ck_assert_int_eq(zn_pagecopy_try(p, fd, 0, 64 * KB + 1, buf), 0);
+    ck_assert_int_eq(zn_pagecopy_try(p, fd, 1024 * KB - 100, 200, buf), 0);
+    /* Read in, and once the residency map is refreshed (every few ms): copied. */
+    ck_assert_int_eq(pread(fd, buf, 64 * KB, 128 * KB), 64 * KB);
+    usleep(20 * 1000);
+    ck_assert_int_eq(zn_pagecopy_try(p, fd, 128 * KB + 5, 4 * KB, buf), 1);
+    expected(128 * KB + 5, want, 4 * KB);
+    ck_assert_mem_eq(buf, want, 4 * KB);
+    ck_assert_uint_eq(zn_pagecopy_count(p), 1);
+    /* Cut under the mapping: the map still says resident, the copy faults, is abandoned. */
+    ck_assert_int_eq(ftruncate(fd, 0), 0);
+    ck_assert_int_eq(zn_pagecopy_try(p, fd, 128 * KB, 4 * KB, buf), 0);
+    ck_assert_int_eq(zn_pagecopy_try(p, fd, 128 * KB, 4 * KB, buf), 0);
+    ck_assert_uint_eq(zn_pagecopy_count(p), 1);
+    zn_pagecopy_destroy(p);
+    close(fd);
+    unlink(path);
+    free(buf);
+    free(want);
+}
+END_TEST
+
 /* ----------------------------------------------------------------- failures */
 
 START_TEST(failed_reads_complete_with_errno)
@@ -949,6 +1027,8 @@ int main(void)
     tcase_add_test(tc, direct_reads_whole_blocks);
     tcase_add_test(tc, direct_alignment_is_checked);
     tcase_add_test(tc, pread_backend_reads_the_same);
+    tcase_add_test(tc, page_copies_read_the_same);
+    tcase_add_test(tc, page_copies_only_what_is_resident);
     tcase_add_test(tc, failed_reads_complete_with_errno);
     tcase_add_test(tc, full_queue_keeps_completions);
     tcase_add_test(tc, seccomp_forbidding_io_uring_falls_back_to_pread);
