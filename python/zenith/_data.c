@@ -473,57 +473,58 @@ static PyObject *batch_rows(BatchObject *b, PyObject *unused)
                          (unsigned long long)length);
 }
 
-static PyObject *batch_ids(BatchObject *b, PyObject *unused)
+/* A list of n items, item(b, i) each. */
+static PyObject *list_of(BatchObject *b, uint32_t n, PyObject *(*item)(BatchObject *, uint32_t))
 {
-    PyObject *list = PyList_New(b->view.batch->samples);
+    PyObject *list = PyList_New(n);
 
-    (void)unused;
-    for (uint32_t i = 0; list && i < b->view.batch->samples; i++) {
-        PyObject *id = PyLong_FromUnsignedLongLong(b->view.samples[i].id);
-        if (!id) {
+    for (uint32_t i = 0; list && i < n; i++) {
+        PyObject *x = item(b, i);
+        if (!x) {
             Py_CLEAR(list);
             break;
         }
-        PyList_SET_ITEM(list, i, id);
+        PyList_SET_ITEM(list, i, x);
     }
     return list;
+}
+
+static PyObject *sample_id(BatchObject *b, uint32_t i)
+{
+    return PyLong_FromUnsignedLongLong(b->view.samples[i].id);
+}
+
+static PyObject *sample_extent(BatchObject *b, uint32_t i)
+{
+    return Py_BuildValue("(KK)", (unsigned long long)b->view.samples[i].offset,
+                         (unsigned long long)b->view.samples[i].length);
+}
+
+/* tar: (sample index, field name, offset, length) of a member. */
+static PyObject *member(BatchObject *b, uint32_t i)
+{
+    const struct zn_dp_field *f = &b->view.fields[i];
+
+    return Py_BuildValue("(IsKK)", f->sample, zn_dp_field_name(b->stream->consumer, f->name),
+                         (unsigned long long)f->offset, (unsigned long long)f->length);
+}
+
+static PyObject *batch_ids(BatchObject *b, PyObject *unused)
+{
+    (void)unused;
+    return list_of(b, b->view.batch->samples, sample_id);
 }
 
 static PyObject *batch_extents(BatchObject *b, PyObject *unused)
 {
-    PyObject *list = PyList_New(b->view.batch->samples);
-
     (void)unused;
-    for (uint32_t i = 0; list && i < b->view.batch->samples; i++) {
-        PyObject *t = Py_BuildValue("(KK)", (unsigned long long)b->view.samples[i].offset,
-                                    (unsigned long long)b->view.samples[i].length);
-        if (!t) {
-            Py_CLEAR(list);
-            break;
-        }
-        PyList_SET_ITEM(list, i, t);
-    }
-    return list;
+    return list_of(b, b->view.batch->samples, sample_extent);
 }
 
-/* tar: (sample index, field name, offset, length) for every member of the batch. */
 static PyObject *batch_members(BatchObject *b, PyObject *unused)
 {
-    PyObject *list = PyList_New(b->view.batch->fields);
-
     (void)unused;
-    for (uint32_t i = 0; list && i < b->view.batch->fields; i++) {
-        const struct zn_dp_field *f = &b->view.fields[i];
-        PyObject *t =
-            Py_BuildValue("(IsKK)", f->sample, zn_dp_field_name(b->stream->consumer, f->name),
-                          (unsigned long long)f->offset, (unsigned long long)f->length);
-        if (!t) {
-            Py_CLEAR(list);
-            break;
-        }
-        PyList_SET_ITEM(list, i, t);
-    }
-    return list;
+    return list_of(b, b->view.batch->fields, member);
 }
 
 static PyGetSetDef batch_getset[] = {
