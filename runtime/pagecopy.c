@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -20,6 +21,8 @@
 #define MAX_PAGES      (1ull << 24)     /* 64 GiB of mapped files: a 16 MiB residency map */
 #define MIN_REFRESH_NS (5 * 1000000ull) /* residency maps are at most this fresh... */
 #define REFRESH_FACTOR 50               /* ...and refreshed at most 1/50 of the time */
+#define AROUND         (2u << 20)       /* read-around of a miss */
+#define ADVISED        0x2u             /* in the residency map: read-around asked for */
 
 struct mapping {
     uint8_t *base;
@@ -28,6 +31,7 @@ struct mapping {
     uint64_t pages;
     uint64_t refreshed_ns, refresh_cost_ns;
     bool tried, usable;
+    bool read_around; /* the file fits in memory twice over */
 };
 
 struct zn_pagecopy {
@@ -142,6 +146,10 @@ static struct mapping *mapping_of(struct zn_pagecopy *p, int fd)
     }
     p->pages_mapped += m->pages;
     m->usable = true;
+    {
+        long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+        m->read_around = pages > 0 && size > 0 && m->size <= (uint64_t)pages * (uint64_t)size / 2;
+    }
     return m;
 }
 
@@ -166,6 +174,23 @@ static bool resident(const struct mapping *m, uint64_t offset, uint64_t len)
     return true;
 }
 
+/* A miss on a file that fits in memory: have the kernel read the 2 MiB around it (a page
+ * fault reads 128 KiB around, which is why numpy.memmap beat sample-sized reads of cold 4 KiB
+ * records here), so the samples near it are in memory when the epoch comes to them: an epoch
+ * needs every page of the file, so nothing read around is waste. Measured, 256 MiB of 4 KiB
+ * records cold: 0.07 M samples/s without, 0.14-0.16 around 128 KiB, 0.18 around 2 MiB
+ * (memmap 0.16). The read itself goes through the reader's queue. Files larger than memory
+ * are read sample by sample: what is read around would be evicted before it is used. */
+static void read_around(int fd, struct mapping *m, uint64_t offset)
+{
+    uint64_t start = offset / AROUND * AROUND, first = start / PAGE;
+
+    if (!m->read_around || (m->resident[first] & ADVISED))
+        return;
+    posix_fadvise(fd, (off_t)start, AROUND, POSIX_FADV_WILLNEED);
+    m->resident[first] |= ADVISED;
+}
+
 static void forget(struct zn_pagecopy *p, struct mapping *m)
 {
     munmap(m->base, m->size);
@@ -186,8 +211,10 @@ int zn_pagecopy_try(struct zn_pagecopy *p, int fd, uint64_t offset, uint64_t len
     if (offset >= m->size || len > m->size - offset)
         return 0;
     refresh(m);
-    if (!resident(m, offset, len))
+    if (!resident(m, offset, len)) {
+        read_around(fd, m, offset);
         return 0;
+    }
     if (sigsetjmp(escape, 0)) {
         /* SIGBUS: the file is shorter than it was; the normal read will say so. */
         forget(p, m);

@@ -11,9 +11,10 @@
  * 1.2 us here, most of it the kernel's per-request work; the copy alone 0.4 us. Whether the
  * pages are resident comes from mincore() over each file, refreshed every few milliseconds
  * (a hint only: a page evicted since costs a fault, not a wrong byte), so data that is not in
- * memory still goes through the reader's queue. A file cut short under the mapping raises
- * SIGBUS in the copying thread; the copy is abandoned, that file is not mapped again and the
- * read goes the normal way, which reports the short file. One thread per zn_pagecopy. */
+ * memory still goes through the reader's queue, and for a file that fits in memory a miss
+ * has the kernel read the 2 MiB around it, as a page fault reads around. A file cut short under the
+ * mapping raises SIGBUS in the copying thread; the copy is abandoned, that file is not mapped again
+ * and the read goes the normal way, which reports the short file. One thread per zn_pagecopy. */
 
 struct zn_pagecopy;
 
