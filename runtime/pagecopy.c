@@ -21,7 +21,8 @@
 #define MAX_PAGES      (1ull << 24)     /* 64 GiB of mapped files: a 16 MiB residency map */
 #define MIN_REFRESH_NS (5 * 1000000ull) /* residency maps are at most this fresh... */
 #define REFRESH_FACTOR 50               /* ...and refreshed at most 1/50 of the time */
-#define AROUND         (2u << 20)       /* read-around of a miss */
+#define AROUND         (512u << 10)     /* read-around of a miss */
+#define CHUNK_PAGES    8192u            /* residency is refreshed 32 MiB at a time */
 #define ADVISED        0x2u             /* in the residency map: read-around asked for */
 
 struct mapping {
@@ -29,13 +30,21 @@ struct mapping {
     uint64_t size;
     uint8_t *resident; /* mincore's vector: a byte per page */
     uint64_t pages;
-    uint64_t refreshed_ns, refresh_cost_ns;
+    uint64_t *refreshed_ns; /* a chunk's last refresh (0: never) */
+    uint64_t refresh_cost_ns;
     bool tried, usable;
     bool read_around; /* the file fits in memory twice over */
 };
 
+#define MAX_PENDING 256 /* read-arounds waiting for the reads to be submitted */
+
 struct zn_pagecopy {
     uint64_t max_read;
+    struct {
+        int fd;
+        uint64_t start;
+    } pending[MAX_PENDING];
+    unsigned npending;
     struct mapping *by_fd; /* indexed by descriptor */
     int fds;
     uint64_t pages_mapped;
@@ -139,7 +148,10 @@ static struct mapping *mapping_of(struct zn_pagecopy *p, int fd)
         return NULL;
     }
     m->resident = calloc(m->pages, 1);
-    if (!m->resident) {
+    m->refreshed_ns = calloc(m->pages / CHUNK_PAGES + 1, sizeof(*m->refreshed_ns));
+    if (!m->resident || !m->refreshed_ns) {
+        free(m->resident);
+        free(m->refreshed_ns);
         munmap(m->base, m->size);
         m->base = NULL;
         return NULL;
@@ -153,17 +165,21 @@ static struct mapping *mapping_of(struct zn_pagecopy *p, int fd)
     return m;
 }
 
-static void refresh(struct mapping *m)
+/* The chunk holding `page`, refreshed when it is stale: a chunk at a time, so the first read
+ * of a large file waits for 32 MiB of mincore() (about 0.7 ms here) rather than the whole
+ * file's (32 ms for 1.5 GiB, measured as a slow first batch). */
+static void refresh(struct mapping *m, uint64_t page)
 {
-    uint64_t t0 = now_ns();
+    uint64_t chunk = page / CHUNK_PAGES, first = chunk * CHUNK_PAGES, t0 = now_ns();
+    uint64_t pages = m->pages - first < CHUNK_PAGES ? m->pages - first : CHUNK_PAGES;
+    uint64_t last = m->refreshed_ns[chunk];
 
-    if (t0 - m->refreshed_ns < MIN_REFRESH_NS ||
-        t0 - m->refreshed_ns < REFRESH_FACTOR * m->refresh_cost_ns)
+    if (last && (t0 - last < MIN_REFRESH_NS || t0 - last < REFRESH_FACTOR * m->refresh_cost_ns))
         return;
-    if (mincore(m->base, m->size, (unsigned char *)m->resident) < 0)
-        memset(m->resident, 0, m->pages);
-    m->refreshed_ns = now_ns();
-    m->refresh_cost_ns = m->refreshed_ns - t0;
+    if (mincore(m->base + first * PAGE, pages * PAGE, (unsigned char *)m->resident + first) < 0)
+        memset(m->resident + first, 0, pages);
+    m->refreshed_ns[chunk] = now_ns();
+    m->refresh_cost_ns = m->refreshed_ns[chunk] - t0;
 }
 
 static bool resident(const struct mapping *m, uint64_t offset, uint64_t len)
@@ -174,55 +190,69 @@ static bool resident(const struct mapping *m, uint64_t offset, uint64_t len)
     return true;
 }
 
-/* A miss on a file that fits in memory: have the kernel read the 2 MiB around it (a page
- * fault reads 128 KiB around, which is why numpy.memmap beat sample-sized reads of cold 4 KiB
- * records here), so the samples near it are in memory when the epoch comes to them: an epoch
- * needs every page of the file, so nothing read around is waste. Measured, 256 MiB of 4 KiB
- * records cold: 0.07 M samples/s without, 0.14-0.16 around 128 KiB, 0.18 around 2 MiB
- * (memmap 0.16). The read itself goes through the reader's queue. Files larger than memory
- * are read sample by sample: what is read around would be evicted before it is used. */
-static void read_around(int fd, struct mapping *m, uint64_t offset)
+void zn_pagecopy_read_around(struct zn_pagecopy *p, int fd, uint64_t offset)
 {
+    struct mapping *m = fd >= 0 && fd < p->fds && p->by_fd[fd].usable ? &p->by_fd[fd] : NULL;
     uint64_t start = offset / AROUND * AROUND, first = start / PAGE;
 
-    if (!m->read_around || (m->resident[first] & ADVISED))
+    if (!m || !m->read_around || offset >= m->size || (m->resident[first] & (ADVISED | 1)) ||
+        p->npending == MAX_PENDING)
         return;
-    posix_fadvise(fd, (off_t)start, AROUND, POSIX_FADV_WILLNEED);
+    p->pending[p->npending].fd = fd;
+    p->pending[p->npending++].start = start;
     m->resident[first] |= ADVISED;
+}
+
+void zn_pagecopy_flush(struct zn_pagecopy *p)
+{
+    for (unsigned i = 0; i < p->npending; i++)
+        posix_fadvise(p->pending[i].fd, (off_t)p->pending[i].start, AROUND, POSIX_FADV_WILLNEED);
+    p->npending = 0;
 }
 
 static void forget(struct zn_pagecopy *p, struct mapping *m)
 {
     munmap(m->base, m->size);
     free(m->resident);
+    free(m->refreshed_ns);
     p->pages_mapped -= m->pages;
     m->base = NULL;
     m->resident = NULL;
+    m->refreshed_ns = NULL;
     m->usable = false;
+}
+
+/* false: the copy met a SIGBUS and was abandoned. Not inlined: the caller's variables must
+ * not live in registers the jump back restores to older values. */
+static __attribute__((noinline)) bool copy_guarded(void *dst, const void *src, uint64_t len)
+{
+    sigjmp_buf escape;
+
+    if (sigsetjmp(escape, 0))
+        return false;
+    copy_escape = &escape;
+    memcpy(dst, src, len);
+    copy_escape = NULL;
+    return true;
 }
 
 int zn_pagecopy_try(struct zn_pagecopy *p, int fd, uint64_t offset, uint64_t len, void *dst)
 {
     struct mapping *m;
-    sigjmp_buf escape;
 
     if (len == 0 || len > p->max_read || !(m = mapping_of(p, fd)))
         return 0;
     if (offset >= m->size || len > m->size - offset)
         return 0;
-    refresh(m);
-    if (!resident(m, offset, len)) {
-        read_around(fd, m, offset);
+    refresh(m, offset / PAGE);
+    refresh(m, (offset + len - 1) / PAGE);
+    if (!resident(m, offset, len))
         return 0;
-    }
-    if (sigsetjmp(escape, 0)) {
+    if (!copy_guarded(dst, m->base + offset, len)) {
         /* SIGBUS: the file is shorter than it was; the normal read will say so. */
         forget(p, m);
         return 0;
     }
-    copy_escape = &escape;
-    memcpy(dst, m->base + offset, len);
-    copy_escape = NULL;
     p->copied++;
     return 1;
 }

@@ -298,6 +298,8 @@ int zn_reader_submit(struct zn_reader *r, int fd, uint64_t offset, uint64_t len,
         r->open++;
         return 0;
     }
+    if (r->pagecopy)
+        zn_pagecopy_read_around(r->pagecopy, fd, offset);
     if (!r->uring) {
         push_done(r, tag, pread_all(fd, dst, len, offset, r->direct));
         r->open++;
@@ -346,9 +348,11 @@ int zn_reader_reap(struct zn_reader *r, struct zn_read_done *done, unsigned max,
 {
     unsigned n = 0;
 
+    if (r->uring && (submit_ready(r, 0, err) < 0 || handle_ready(r, err) < 0))
+        return -1;
+    if (r->pagecopy) /* after the reads themselves */
+        zn_pagecopy_flush(r->pagecopy);
     if (r->uring) {
-        if (submit_ready(r, 0, err) < 0 || handle_ready(r, err) < 0)
-            return -1;
         while (wait && r->done_count == 0 && r->busy_parts > 0)
             if (wait_some(r, err) < 0)
                 return -1;
