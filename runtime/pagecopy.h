@@ -26,7 +26,7 @@ struct zn_pagecopy *zn_pagecopy_create(uint64_t max_read, struct zn_error *err);
 int zn_pagecopy_try(struct zn_pagecopy *p, int fd, uint64_t offset, uint64_t len, void *dst);
 
 /* For a read zn_pagecopy_try declined, in a file that fits in memory: the kernel is to read
- * the 512 KiB around it, as a page fault reads around (numpy.memmap's advantage on cold small
+ * the 2 MiB around it, as a page fault reads around (numpy.memmap's advantage on cold small
  * samples), so the samples near it are in memory when the epoch comes to them; an epoch
  * needs every page of such a file, so nothing read around is waste. Files larger than memory
  * are read sample by sample: what is read around would be evicted before it is used. Noted
