@@ -609,6 +609,11 @@ static void *producer(void *arg)
             if (build(e, (uint32_t)item) < 0)
                 goto out;
             progressed = true;
+            /* The oldest batch not yet published: publish it before building more, since its
+             * reads may all be done (page-cache copies); otherwise the first batch waited for
+             * every slot to be built (25 ms on a 1.5 GiB file). */
+            if (e->next_publish + 1 == e->next_build)
+                break;
         }
         /* Reap, then publish in order. */
         if (zn_reader_in_flight(e->reader)) {

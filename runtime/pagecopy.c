@@ -22,7 +22,7 @@
 #define MIN_REFRESH_NS (5 * 1000000ull) /* residency maps are at most this fresh... */
 #define REFRESH_FACTOR 50               /* ...and refreshed at most 1/50 of the time */
 #define AROUND         (2u << 20) /* read-around of a miss (2 MiB: 0.20 M/s cold, 512 KiB 0.13-0.17) */
-#define CHUNK_PAGES    8192u      /* residency is refreshed 32 MiB at a time */
+#define CHUNK_PAGES    512u       /* residency is refreshed 2 MiB at a time */
 #define ADVISED        0x2u       /* in the residency map: read-around asked for */
 
 struct mapping {
