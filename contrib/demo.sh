@@ -76,7 +76,7 @@ chmod 644 "$demo_dir/licenses.bin"
 PYTHONPATH="$top/build/python" srun -N4 --ntasks-per-node=2 --mpi=pmix "$top/build/launcher/zenith-run" \
     --data "path=$demo_dir/licenses.bin,seq_len=64,batch=16,seed=1,epochs=0" \
     /usr/bin/python3 "$top/contrib/examples/train_tokens.py" --steps 60 --print-every 20 |
-    sort -k2,2n -k4,4n
+    sort -s -k2,2n
 rm -rf "$demo_dir"
 echo
 echo "The cluster stays up: eval \"\$($cluster env)\" to use it, '$cluster down' to stop it."
