@@ -657,6 +657,7 @@ int zn_engine_start(struct zn_engine *e, struct zn_error *err)
     uint32_t payload_offset;
     uint64_t slot_bytes;
     char line[300];
+    bool small;
     int rc;
 
     slot_layout(e, &payload_offset, &slot_bytes);
@@ -682,13 +683,13 @@ int zn_engine_start(struct zn_engine *e, struct zn_error *err)
      * (1.5x one core's copy rate for large reads, measured here); with one CPU they would only
      * compete, and for small samples the hand-off to a worker costs more than the copy (4 KiB
      * records: 0.33 M samples/s async against 0.85 inline on this machine). */
-    ro.async = e->spec.async_given ? e->spec.async
-                                   : (!e->have_cpus || CPU_COUNT(&e->cpus) >= 2) &&
-                                         zn_dataset_max_sample_bytes(e->ds) >= ASYNC_MIN_SAMPLE;
+    small = zn_dataset_max_sample_bytes(e->ds) < ASYNC_MIN_SAMPLE;
+    ro.async =
+        e->spec.async_given ? e->spec.async : (!e->have_cpus || CPU_COUNT(&e->cpus) >= 2) && !small;
     /* Small samples already in memory are copied from the page cache without a system call
      * (4 KiB records: 1.2 us a read through io_uring here, the copy alone 0.4); io=uring or
      * io=pread asks for every read to go that way. */
-    if (e->spec.io == ZN_READER_AUTO && zn_dataset_max_sample_bytes(e->ds) < ASYNC_MIN_SAMPLE)
+    if (e->spec.io == ZN_READER_AUTO && small)
         ro.page_copy_max = ASYNC_MIN_SAMPLE;
     ro.plain_buffers = e->arena.backing == ZN_ARENA_BASE_PAGES;
     ro.direct = e->spec.dataset.direct;

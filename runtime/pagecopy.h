@@ -22,17 +22,16 @@ struct zn_pagecopy;
 struct zn_pagecopy *zn_pagecopy_create(uint64_t max_read, struct zn_error *err);
 
 /* 1: len bytes at offset of fd copied to dst; 0: not done (too large, past the mapped end,
- * pages not resident, file not mappable): read it another way. */
+ * pages not resident, file not mappable): read it another way. A miss because the pages are
+ * not in memory, in a file that fits in memory, notes a read-around: the kernel is to read the
+ * 2 MiB around it, as a page fault reads around (numpy.memmap's advantage on cold small
+ * samples), so the samples near it are in memory when the epoch comes to them; an epoch needs
+ * every page of such a file, so nothing read around is waste. Files larger than memory are
+ * read sample by sample: what is read around would be evicted before it is used. */
 int zn_pagecopy_try(struct zn_pagecopy *p, int fd, uint64_t offset, uint64_t len, void *dst);
 
-/* For a read zn_pagecopy_try declined, in a file that fits in memory: the kernel is to read
- * the 2 MiB around it, as a page fault reads around (numpy.memmap's advantage on cold small
- * samples), so the samples near it are in memory when the epoch comes to them; an epoch
- * needs every page of such a file, so nothing read around is waste. Files larger than memory
- * are read sample by sample: what is read around would be evicted before it is used. Noted
- * here, asked for by zn_pagecopy_flush once the batch's own reads are submitted, so that
- * they are not queued behind it. */
-void zn_pagecopy_read_around(struct zn_pagecopy *p, int fd, uint64_t offset);
+/* Asks for the read-arounds noted since the last call: the reader calls it once the batch's
+ * own reads are submitted, so that they are not queued behind them. */
 void zn_pagecopy_flush(struct zn_pagecopy *p);
 
 /* Reads copied so far. */

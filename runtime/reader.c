@@ -298,8 +298,6 @@ int zn_reader_submit(struct zn_reader *r, int fd, uint64_t offset, uint64_t len,
         r->open++;
         return 0;
     }
-    if (r->pagecopy)
-        zn_pagecopy_read_around(r->pagecopy, fd, offset);
     if (!r->uring) {
         push_done(r, tag, pread_all(fd, dst, len, offset, r->direct));
         r->open++;

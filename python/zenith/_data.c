@@ -71,17 +71,15 @@ static void detach_when_idle(StreamObject *s)
 }
 
 /* Stops the in-process producer; the consumer's mapping stays until the last Batch is freed, so
- * whatever a program keeps stays valid memory. */
-static int stream_shut(StreamObject *s, struct zn_error *err)
+ * whatever a program keeps stays valid memory. A producer's failure reached the program through
+ * next() already. */
+static void stream_shut(StreamObject *s)
 {
-    int rc = 0;
-
     if (s->closed)
-        return 0;
+        return;
     s->closed = true;
     if (s->engine) {
-        Py_BEGIN_ALLOW_THREADS rc = zn_engine_stop(s->engine, err);
-        zn_engine_close(s->engine);
+        Py_BEGIN_ALLOW_THREADS zn_engine_close(s->engine);
         Py_END_ALLOW_THREADS s->engine = NULL;
     }
     if (s->have_spec) {
@@ -89,14 +87,13 @@ static int stream_shut(StreamObject *s, struct zn_error *err)
         s->have_spec = false;
     }
     detach_when_idle(s);
-    return rc;
 }
 
 static void stream_dealloc(StreamObject *s)
 {
     /* A forked child owns none of this: its copy of the engine has no thread to stop. */
     if (!forked(s))
-        stream_shut(s, NULL);
+        stream_shut(s);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
@@ -155,7 +152,7 @@ static int stream_init(StreamObject *s, PyObject *args, PyObject *kwargs)
     else rc = (s->consumer = zn_dp_attach(-1, &err)) ? 0 : -1;
     Py_END_ALLOW_THREADS if (rc < 0)
     {
-        stream_shut(s, NULL);
+        stream_shut(s);
         raise_error(&err);
         return -1;
     }
@@ -269,7 +266,7 @@ static PyObject *stream_close(StreamObject *s, PyObject *unused)
     if (forked(s))
         s->closed = true;
     else
-        stream_shut(s, NULL);
+        stream_shut(s);
     Py_RETURN_NONE;
 }
 

@@ -113,7 +113,6 @@ class Loader:
         self._np = __import__("numpy")
         self._native = {1: self._np.uint8, 2: self._np.uint16, 4: self._np.uint32}
         self._torch = __import__("torch") if output == "torch" else None
-        self._output = output
         self._dtype = dtype
         self._copy = bool(copy)
         self.timeout = timeout
@@ -156,7 +155,6 @@ class Loader:
         self.batch_size = self.info["batch"]
         self._epoch = self.info["first_epoch"]
         self._consumed = self.info["first_consumed"]
-        self._first_epoch = self._epoch
         self._ended = False
         if handle_sigterm:
             _take_sigterm()
@@ -175,7 +173,7 @@ class Loader:
                         f"zenith-run --data ...,epoch={epoch},consumed={consumed} instead")
         self._stream.close()
         self._open(_data.spec_merge(self._spec, f"epoch={epoch},consumed={consumed}"))
-        self._epoch, self._consumed, self._first_epoch = epoch, consumed, epoch
+        self._epoch, self._consumed = epoch, consumed
         self._ended = False
 
     def _check_service(self, rank, world_size):
@@ -233,7 +231,7 @@ class Loader:
     def __len__(self):
         """Batches the next (or current) epoch's loop yields on this rank."""
         info = self.info
-        samples = (info["rank_samples_first_epoch"] if self._epoch == self._first_epoch
+        samples = (info["rank_samples_first_epoch"] if self._epoch == info["first_epoch"]
                    else info["rank_samples_per_epoch"])
         if self.drop_last:
             return samples // self.batch_size
