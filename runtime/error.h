@@ -12,8 +12,15 @@ struct zn_error {
 };
 
 /* Record a message in err (NULL is allowed) and return -1, so callers can write
- * `return zn_fail(err, "...")`. errno is preserved. */
+ * `return zn_fail(err, "...")`. errno is preserved. Control characters in the result (a
+ * newline in a value someone typed or forged) are written out as \n, \t, \xNN, so a message is
+ * always one line wherever it is logged. */
 int zn_fail(struct zn_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Add to a message zn_fail already wrote (context, or a second failure that must not hide the
+ * first), escaped the same way; cut at the buffer's end. errno is preserved. */
+void zn_error_append(struct zn_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Clear err so that its text is the empty string. */
 void zn_error_clear(struct zn_error *err);

@@ -609,11 +609,8 @@ static int index_shards(struct zn_dataset *ds, const char *pattern, char **names
         int meta = -1, indexed;
 
         if (file < 0) {
-            if (count > 1 && err) {
-                size_t used = strnlen(err->text, sizeof(err->text));
-                snprintf(err->text + used, sizeof(err->text) - used,
-                         " (shard %zu of the %zu named by %s)", s + 1, count, pattern);
-            }
+            if (count > 1)
+                zn_error_append(err, " (shard %zu of the %zu named by %s)", s + 1, count, pattern);
             goto out;
         }
         if (direct) {

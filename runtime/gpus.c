@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,19 +23,23 @@ void zn_step_gpus_clear(struct zn_step_gpus *gpus)
 static int parse_indices(const struct zn_topology *topo, const char *what, const char *list,
                          struct zn_step_gpus *out, struct zn_error *err)
 {
+    uint64_t beyond;
+
     if (topo->ngpus == 0)
         return zn_fail(err,
                        "%s=%s names GPUs, but the topology %s has none; check the node's "
                        "gres.conf and its cached topology XML",
                        what, list, topo->source);
-    if (zn_parse_index_list(what, list, 65535, &out->index, &out->count, err) < 0)
+    /* The node's GPU count bounds the work: a list naming more GPUs fails at its first range. */
+    if (zn_parse_index_list_within(what, list, (unsigned)topo->ngpus - 1, &beyond, &out->index,
+                                   &out->count, err) < 0) {
+        if (beyond)
+            zn_fail(err,
+                    "%s=%s: GPU %" PRIu64 " does not exist; the node has %zu GPUs (0-%zu) in "
+                    "%s",
+                    what, list, beyond, topo->ngpus, topo->ngpus - 1, topo->source);
         return -1;
-    for (size_t i = 0; i < out->count; i++)
-        if (out->index[i] >= topo->ngpus)
-            return zn_fail(err,
-                           "%s=%s: GPU %u does not exist; the node has %zu GPUs (0-%zu) in "
-                           "%s",
-                           what, list, out->index[i], topo->ngpus, topo->ngpus - 1, topo->source);
+    }
     snprintf(out->source, sizeof(out->source), "%s", what);
     return 0;
 }

@@ -43,27 +43,6 @@ struct held {
     uint64_t pages;
 };
 
-/* Adds to a message zn_fail already wrote, so that a rollback failure does not hide the
- * failure that caused the rollback. */
-static void append_note(struct zn_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void append_note(struct zn_error *err, const char *fmt, ...)
-{
-    int saved_errno = errno;
-
-    if (err) {
-        size_t used = strnlen(err->text, sizeof(err->text));
-        va_list ap;
-
-        if (used < sizeof(err->text) - 1) {
-            va_start(ap, fmt);
-            vsnprintf(err->text + used, sizeof(err->text) - used, fmt, ap);
-            va_end(ap);
-        }
-    }
-    errno = saved_errno;
-}
-
 static int check_ledger(const struct zn_hugepage_ledger *ledger, struct zn_error *err)
 {
     if (!ledger || !ledger->sysfs_root || !*ledger->sysfs_root || !ledger->state_dir ||
@@ -517,10 +496,11 @@ static void roll_back(const struct zn_hugepage_ledger *ledger, uint64_t page_siz
 
         if (!added[i] || pool_lower(ledger, shares[i].numa_os, page_size, added[i], &why) == 0)
             continue;
-        append_note(err,
-                    "; could not give back %" PRIu64 " %s huge pages on NUMA node %u either (%s), "
-                    "the admin must lower that pool by hand",
-                    added[i], size, shares[i].numa_os, why.text + strlen("zenith: "));
+        zn_error_append(err,
+                        "; could not give back %" PRIu64
+                        " %s huge pages on NUMA node %u either (%s), "
+                        "the admin must lower that pool by hand",
+                        added[i], size, shares[i].numa_os, why.text + strlen("zenith: "));
     }
 }
 
@@ -733,12 +713,12 @@ int zn_hugepages_release(const struct zn_hugepage_ledger *ledger, const char *ke
         /* Keep only what is still owed, so that the retry does not give back twice. */
         struct zn_error why;
         if (done > 0 && record_write(ledger->state_dir, key, pools + done, npools - done, &why) < 0)
-            append_note(err,
-                        "; also could not update %s (%s), so a retry would give back the pools "
-                        "already lowered a second time: edit it by hand",
-                        path, why.text + strlen("zenith: "));
+            zn_error_append(err,
+                            "; also could not update %s (%s), so a retry would give back the pools "
+                            "already lowered a second time: edit it by hand",
+                            path, why.text + strlen("zenith: "));
         else
-            append_note(err, "; the reservation is kept in %s, retry the release", path);
+            zn_error_append(err, "; the reservation is kept in %s, retry the release", path);
         goto out;
     }
     if (unlink(path) < 0) {

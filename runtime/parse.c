@@ -30,18 +30,27 @@ int zn_parse_digits(const char **p, uint64_t *out)
     return 0;
 }
 
-int zn_parse_index_list(const char *what, const char *text, unsigned max_index, unsigned **out,
-                        size_t *count, struct zn_error *err)
+int zn_parse_index_list_within(const char *what, const char *text, unsigned max_index,
+                               uint64_t *beyond, unsigned **out, size_t *count,
+                               struct zn_error *err)
 {
     unsigned *list = NULL;
+    /* One bit per possible index: the duplicate check stays linear however long the list. */
+    uint64_t *seen = NULL;
     size_t n = 0, cap = 0;
     const char *p = text;
     int rc = -1;
 
     *out = NULL;
     *count = 0;
+    *beyond = 0;
     if (!text || !*text) {
         zn_fail(err, "%s is empty; give indices like 0-3,6", what);
+        goto out;
+    }
+    seen = calloc((size_t)max_index / 64 + 1, sizeof(*seen));
+    if (!seen) {
+        zn_fail(err, "%s: out of memory", what);
         goto out;
     }
     while (*p) {
@@ -61,17 +70,17 @@ int zn_parse_index_list(const char *what, const char *text, unsigned max_index, 
             }
         }
         if (last > max_index) {
+            *beyond = first > max_index ? first : (uint64_t)max_index + 1; /* the first one */
             zn_fail(err, "%s=%s: index %" PRIu64 " is out of range (highest is %u)", what, text,
-                    last, max_index);
+                    *beyond, max_index);
             goto out;
         }
         for (uint64_t v = first; v <= last; v++) {
-            for (size_t i = 0; i < n; i++) {
-                if (list[i] == v) {
-                    zn_fail(err, "%s=%s: index %" PRIu64 " is listed twice", what, text, v);
-                    goto out;
-                }
+            if (seen[v / 64] & (UINT64_C(1) << (v % 64))) {
+                zn_fail(err, "%s=%s: index %" PRIu64 " is listed twice", what, text, v);
+                goto out;
             }
+            seen[v / 64] |= UINT64_C(1) << (v % 64);
             if (n == cap) {
                 size_t ncap = cap ? cap * 2 : 16;
                 unsigned *grown = realloc(list, ncap * sizeof(*list));
@@ -100,8 +109,17 @@ int zn_parse_index_list(const char *what, const char *text, unsigned max_index, 
 bad:
     zn_fail(err, "%s=%s is not a list of indices (expected e.g. 0-3,6)", what, text);
 out:
+    free(seen);
     free(list);
     return rc;
+}
+
+int zn_parse_index_list(const char *what, const char *text, unsigned max_index, unsigned **out,
+                        size_t *count, struct zn_error *err)
+{
+    uint64_t beyond;
+
+    return zn_parse_index_list_within(what, text, max_index, &beyond, out, count, err);
 }
 
 int zn_parse_count(const char *what, const char *text, unsigned max, unsigned *out,

@@ -20,6 +20,13 @@ int zn_parse_digits(const char **p, uint64_t *out);
 int zn_parse_index_list(const char *what, const char *text, unsigned max_index, unsigned **out,
                         size_t *count, struct zn_error *err);
 
+/* The same, and an index above max_index is left in *beyond (0 otherwise), for a caller that
+ * words that error itself. Work is linear in the list and max_index, so a caller that knows
+ * the real bound (a node's GPU count) should pass it: "0-65535" then fails at once. */
+int zn_parse_index_list_within(const char *what, const char *text, unsigned max_index,
+                               uint64_t *beyond, unsigned **out, size_t *count,
+                               struct zn_error *err);
+
 /* A positive count: "8" -> 8; refuses 0, signs, garbage and values above max. */
 int zn_parse_count(const char *what, const char *text, unsigned max, unsigned *out,
                    struct zn_error *err);

@@ -35,6 +35,11 @@ START_TEST(explicit_list)
     ck_assert_msg(strstr(err.text, "--gpus=0-8: GPU 8 does not exist; the node has 8 GPUs (0-7)"),
                   "%s", err.text);
     ck_assert_uint_eq(g.count, 0);
+    /* The node's 8 GPUs bound the work: the first range past them ends the parse. */
+    ck_assert_int_eq(zn_step_gpus_from_list(topo, "--gpus", "0-65535", &g, &err), -1);
+    ck_assert_msg(strstr(err.text, "--gpus=0-65535: GPU 8 does not exist"), "%s", err.text);
+    ck_assert_int_eq(zn_step_gpus_from_list(topo, "--gpus", "9-12,1", &g, &err), -1);
+    ck_assert_msg(strstr(err.text, "GPU 9 does not exist"), "%s", err.text);
 }
 END_TEST
 

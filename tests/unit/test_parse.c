@@ -52,6 +52,51 @@ START_TEST(index_list_refuses_bad_input)
 }
 END_TEST
 
+/* Every index a list may hold, several times over: the duplicate check used to compare each
+ * index with all before it (seconds for one "0-65535"); this must finish well inside Check's
+ * per-test timeout, even under the sanitizers. */
+START_TEST(index_list_long_lists_are_linear)
+{
+    struct zn_error err;
+    unsigned *list;
+    size_t n;
+
+    for (int round = 0; round < 8; round++) {
+        ck_assert_int_eq(zn_parse_index_list("--gpus", "0-65535", 65535, &list, &n, &err), 0);
+        ck_assert_uint_eq(n, 65536);
+        ck_assert_uint_eq(list[65535], 65535);
+        free(list);
+    }
+    ck_assert_int_eq(zn_parse_index_list("--gpus", "0-65535,65535", 65535, &list, &n, &err), -1);
+    ck_error_mentions(err, "--gpus=0-65535,65535: index 65535 is listed twice");
+}
+END_TEST
+
+/* A value someone forged with control characters: the message stays one line, every byte of
+ * the value visible. */
+START_TEST(messages_escape_control_characters)
+{
+    struct zn_error err;
+    unsigned v;
+
+    ck_assert_int_eq(zn_parse_count("--zenith-gang", "2\nzenith: forged\t\x1b[0m\r", 10, &v, &err),
+                     -1);
+    ck_assert_str_eq(err.text, "zenith: --zenith-gang=2\\nzenith: forged\\t\\x1b[0m\\r is not a "
+                               "positive whole number");
+    zn_error_append(&err, "; then %s", "a\nb");
+    ck_assert_msg(strstr(err.text, "number; then a\\nb") && !strchr(err.text, '\n'), "%s",
+                  err.text);
+    /* Escapes never run past the buffer, and a cut never leaves half of one. */
+    char long_value[2048];
+    memset(long_value, '\n', sizeof(long_value) - 1);
+    long_value[sizeof(long_value) - 1] = '\0';
+    zn_parse_count("--tasks", long_value, 10, &v, &err);
+    ck_assert_uint_lt(strlen(err.text), sizeof(err.text));
+    ck_assert_msg(!strchr(err.text, '\n'), "%s", err.text);
+    ck_assert_int_ne(err.text[strlen(err.text) - 1], '\\');
+}
+END_TEST
+
 START_TEST(count_bounds)
 {
     struct zn_error err;
@@ -134,6 +179,8 @@ int main(void)
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, index_list_keeps_order_and_ranges);
     tcase_add_test(tc, index_list_refuses_bad_input);
+    tcase_add_test(tc, index_list_long_lists_are_linear);
+    tcase_add_test(tc, messages_escape_control_characters);
     tcase_add_test(tc, count_bounds);
     tcase_add_test(tc, sizes);
     tcase_add_test(tc, policy_names);
