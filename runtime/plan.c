@@ -883,7 +883,8 @@ static int plan_hugepages(struct planner *p)
         return 0;
     if (choose_page_size(p, &plan->hugepage_size) < 0)
         return -1;
-    pages = (bytes + plan->hugepage_size - 1) / plan->hugepage_size;
+    /* Rounded up without adding first: a request near 2^64 bytes must not wrap to 0 pages. */
+    pages = bytes / plan->hugepage_size + (bytes % plan->hugepage_size != 0);
     tasks_on = calloc(topo->nnuma, sizeof(*tasks_on));
     bumped = calloc(topo->nnuma, sizeof(*bumped));
     plan->hugepages = calloc(topo->nnuma, sizeof(*plan->hugepages));

@@ -277,6 +277,10 @@ START_TEST(bad_input_is_refused_clearly)
          {.hugepage_bytes = 1 << 30, .hugepage_size = 16 << 20},
          "huge page size 16M is not available on this node (it has 2M, 1G)"},
         {4, NULL, NULL, {.hugepage_bytes = 1ULL << 50}, "do not fit"},
+        /* Once rounded up to whole pages by adding first, these wrapped to 0 pages. */
+        {4, NULL, NULL, {.hugepage_bytes = UINT64_MAX}, "do not fit"},
+        {4, NULL, NULL, {.hugepage_bytes = UINT64_MAX - (1 << 20)}, "do not fit"},
+        {4, NULL, NULL, {.hugepage_bytes = UINT64_MAX, .hugepage_size = 1 << 30}, "do not fit"},
         {5000, NULL, NULL, {0}, "more than zenith places"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
