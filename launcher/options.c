@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <ctype.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +133,40 @@ static const struct option_target targets[] = {
 
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 
+/* Rank 0 hands MASTER_ADDR to the others as one word of its PMIx rendezvous: anything but a
+ * host name or an address literal (spaces, control characters) would reach them cut short. */
+static int check_master_addr(const char *what, const char *value, struct zn_error *err)
+{
+    size_t len = strlen(value);
+
+    if (!len)
+        return zn_fail(err, "%s needs a value", what);
+    if (len > 253 || value[strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789.-:_%")] != '\0')
+        return zn_fail(err,
+                       "%s '%s' is not a host name or IP address (letters, digits and . - : _ %% "
+                       "only, at most 253 characters)",
+                       what, value);
+    return 0;
+}
+
+/* A Linux interface name as the kernel takes one (below IFNAMSIZ, no '/' or white space). */
+static int check_iface(const char *what, const char *value, struct zn_error *err)
+{
+    bool plain = true;
+
+    if (!*value)
+        return zn_fail(err, "%s needs a value", what);
+    for (const char *p = value; *p; p++)
+        plain &= *p != '/' && *p != ':' && isgraph((unsigned char)*p);
+    if (!plain || strlen(value) >= 16)
+        return zn_fail(err,
+                       "%s '%s' is not a network interface name (under 16 characters, no '/', "
+                       "':' or spaces; see 'ip link')",
+                       what, value);
+    return 0;
+}
+
 /* Where each value of `opts` lives, so the command line and the environment share one parser. */
 static int set_value(struct zr_options *opts, const struct option_target *t, const char *what,
                      const char *value, struct zn_error *err)
@@ -143,10 +179,14 @@ static int set_value(struct zr_options *opts, const struct option_target *t, con
     case 'p':
         return parse_port_range(what, value, opts, err);
     case 'a':
+        if (check_master_addr(what, value, err) < 0)
+            return -1;
+        opts->master_addr = value;
+        return 0;
     case 'i':
-        if (!*value)
-            return zn_fail(err, "%s needs a value", what);
-        *(t->id == 'a' ? &opts->master_addr : &opts->iface) = value;
+        if (check_iface(what, value, err) < 0)
+            return -1;
+        opts->iface = value;
         return 0;
     case OPT_SHARE_GPUS:
         return parse_flag(what, value, &opts->share_gpus, err);

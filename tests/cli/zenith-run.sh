@@ -17,6 +17,10 @@ check 2 "zenith: unknown option --frob; see zenith-run --help" "unknown option" 
 check 2 "zenith: --bind=fast is not a bind mode" "bad --bind" --bind=fast true
 check 2 "zenith: --port-range 2000-1000: ports must be 1024-65535" "backwards port range" -p 2000-1000 true
 check 2 "zenith: --preflight-min-busbw 'lots' is not a bandwidth" "bad bandwidth" --preflight-min-busbw lots true
+check 2 "zenith: --master-addr 'node 1' is not a host name or IP address" "--master-addr with a space" --master-addr 'node 1' true
+ZENITH_MASTER_ADDR="$(printf 'a\nb')" check 2 "is not a host name or IP address" "ZENITH_MASTER_ADDR with a newline" true
+check 0 "fe80::1%eth0" "an IPv6 --master-addr with a zone" --master-addr 'fe80::1%eth0' sh -c 'echo $MASTER_ADDR'
+check 2 "zenith: --iface 'eth0 eth1' is not a network interface name" "--iface with a space" --iface 'eth0 eth1' true
 ZENITH_MEM=near check 2 "zenith: ZENITH_MEM=near is not a memory policy" "bad ZENITH_MEM" true
 ZENITH_VERBOSE=2 check 2 "zenith: ZENITH_VERBOSE=2: give 1" "bad ZENITH_VERBOSE" true
 check 0 "0 1 0 1 0 1 127.0.0.1 single" "a process alone is rank 0 of 1" sh -c \
