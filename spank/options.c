@@ -61,6 +61,7 @@ int zn_option_set(struct zn_request_opts *opts, enum zn_option_id id, const char
         return zn_fail(err, "unknown option %d", (int)id);
     }
     opts->given[id] = true;
+    snprintf(opts->source[id], sizeof(opts->source[id]), "%s", what);
     return 0;
 }
 
@@ -73,9 +74,9 @@ int zn_option_check_limits(const struct zn_request_opts *opts, const struct zn_s
         zn_format_size(opts->hugepage_bytes, asked, sizeof(asked));
         zn_format_size(cfg->hugepages_max, max, sizeof(max));
         return zn_fail(err,
-                       "--zenith-hugepages=%s is more than this site allows per node (%s, "
-                       "hugepages_max in plugstack.conf); ask for %s or less",
-                       asked, max, max);
+                       "%s=%s is more than this site allows per node (%s, hugepages_max in "
+                       "plugstack.conf); ask for %s or less",
+                       opts->source[ZN_OPT_HUGEPAGES], asked, max, max);
     }
     return 0;
 }

@@ -26,7 +26,8 @@ extern const struct zn_option_spec zn_options[ZN_OPT_COUNT];
 /* What the user asked for, from options and environment. */
 struct zn_request_opts {
     bool given[ZN_OPT_COUNT];
-    unsigned gang; /* 0: the whole job is the gang */
+    char source[ZN_OPT_COUNT][32]; /* where each given value came from, for messages */
+    unsigned gang;                 /* 0: the whole job is the gang */
     enum zn_bind bind;
     bool bind_mode_given; /* false for ",verbose" alone: report, keep the site's mode */
     bool verbose;
