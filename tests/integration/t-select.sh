@@ -114,6 +114,32 @@ echo "$out" | grep -q "asks for no GPU" || fail "message: $out"
 out=$(sbatch -N2 --zenith-gang=3 --gpus-per-node=1 -o /dev/null --wrap true 2>&1) &&
     fail "a gang size other than the node count was accepted"
 echo "$out" | grep -q "does not match the job's 2 nodes" || fail "message: $out"
+# A ZENITH_GANG forged past Zenith's SPANK plugin (a user's own client config and plugin) with
+# a newline: job_submit refuses it, and its log line stays one line, the value escaped.
+mkdir -p "$work/forge"
+cat >"$work/forge/forge.c" <<'FORGE'
+#include <stdlib.h>
+#include <slurm/spank.h>
+SPANK_PLUGIN(forge, 1);
+int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
+{
+    const char *gang = getenv("FORGED_GANG");
+    if (spank_context() == S_CTX_ALLOCATOR && gang)
+        spank_job_control_setenv(sp, "ZENITH_GANG", gang, 1);
+    return 0;
+}
+FORGE
+gcc -shared -fPIC -o "$work/forge/forge.so" "$work/forge/forge.c" || fail "cannot build the forging plugin"
+echo "required $work/forge/forge.so" >"$work/forge/plugstack.conf"
+sed "s|^PlugStackConfig=.*|PlugStackConfig=$work/forge/plugstack.conf|" "$SLURM_CONF" >"$work/forge/slurm.conf"
+out=$(FORGED_GANG=$'2\nzenith: forged line' SLURM_CONF=$work/forge/slurm.conf \
+    sbatch -N2 --gpus-per-node=1 -o /dev/null --wrap true 2>&1) && fail "a forged ZENITH_GANG with a newline was accepted"
+echo "$out" | grep -qF 'zenith: --zenith-gang=2\nzenith: forged line is not a positive whole number' ||
+    fail "message of a forged ZENITH_GANG: $out"
+grep -q '^zenith: forged line' "$ZENITH_CLUSTER_DIR/log/slurmctld.log" &&
+    fail "a forged ZENITH_GANG wrote a line of its own into slurmctld.log"
+grep -qF 'zenith: --zenith-gang=2\nzenith: forged line is not a positive whole number (job from uid' \
+    "$ZENITH_CLUSTER_DIR/log/slurmctld.log" || fail "slurmctld did not log the forged value escaped"
 # A gang's shape is fixed once stamped.
 pend=$(submit -N8 --gpus-per-node=8 --zenith-gang)
 scontrol update jobid="$pend" NumNodes=4 2>/dev/null && fail "a gang job's node count changed"
