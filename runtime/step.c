@@ -35,11 +35,14 @@ struct zn_topology *zn_step_topology(const struct zn_step_options *opts, char *n
             return NULL;
         }
     }
-    topo =
-        opts->this_machine ? zn_topology_load_cached(path, err) : zn_topology_load_xml(path, err);
+    /* Both paths check the file's seal and owner before hwloc parses it: slurmstepd runs as
+     * root, and a damaged XML can crash hwloc inside it. */
+    topo = opts->this_machine ? zn_topology_load_cached(path, err)
+                              : zn_topology_load_sealed(path, err);
     if (topo || !opts->discover)
         return topo;
-    /* A cache that does not fit this machine costs a discovery, not the step. */
+    /* A cache that does not fit this machine, or fails its seal, costs a discovery, not the
+     * step. */
     if (note && note_len)
         snprintf(note, note_len, "%s; discovering %s instead", err->text, opts->node);
     return zn_topology_load_live(err);

@@ -26,8 +26,8 @@ struct zn_step_options {
      * zenith(8)"); NULL: the loader's own message. */
     const char *topology_setting;
     /* The cache is this machine, seen through this process's cpuset (zn_topology_load_cached);
-     * false: a plain XML, whole (zn_topology_load_xml), as slurmstepd, whose own cpuset is not
-     * its tasks', must read it. */
+     * false: read whole, as a plain XML (zn_topology_load_sealed), as slurmstepd, whose own
+     * cpuset is not its tasks', must read it. Either way only a sealed cache is accepted. */
     bool this_machine;
     hwloc_const_bitmap_t allowed; /* OS CPUs the step may use here; NULL: all */
     unsigned ntasks;              /* the step's tasks on this node */

@@ -96,11 +96,26 @@ struct zn_topology {
 /* Load from an hwloc XML file (any hwloc 1.x/2.x export), PCI and OS devices kept. */
 struct zn_topology *zn_topology_load_xml(const char *path, struct zn_error *err);
 
+/* A topology cache is hwloc XML followed by one seal line, an XML comment that hwloc and
+ * lstopo skip:
+ *     <!-- zenith-topology-cache v1 bytes=N fnv1a64=HASH -->
+ * N is the length of the XML before the line and HASH (16 hex digits) its FNV-1a hash. Only
+ * Zenith writes it, after loading that XML in a child process: a file hwloc cannot load (or
+ * that crashes it) is never sealed, and a sealed file changed since is refused before hwloc
+ * sees a byte of it. Caches larger than this are refused. */
+#define ZN_TOPOLOGY_MAX_BYTES (64u << 20)
+
 /* This machine's topology from its cache (written by zn_topology_write_cache), restricted to
  * the CPUs and NUMA nodes this process's cpuset allows, as discovery would be, without the
- * cost of discovering PCI devices (tens of milliseconds). Refused when the file does not
- * describe this machine's CPUs. */
+ * cost of discovering PCI devices (tens of milliseconds). Refused when the seal does not
+ * match, when the file is not one root or this process's user wrote (a symbolic link, not a
+ * regular file, writable by group or others, another user's), or when it does not describe
+ * this machine's CPUs. */
 struct zn_topology *zn_topology_load_cached(const char *path, struct zn_error *err);
+
+/* A cache read whole, as a plain XML (slurmstepd, whose own cpuset is not its tasks'), by the
+ * same rules of seal and ownership. */
+struct zn_topology *zn_topology_load_sealed(const char *path, struct zn_error *err);
 
 /* Where nodes keep their cache unless told otherwise (the plugin's topology=, ZENITH_TOPOLOGY). */
 #define ZN_DEFAULT_TOPOLOGY "/var/lib/zenith/topology.xml"
@@ -120,9 +135,15 @@ int zn_topology_path(const char *pattern, const char *node, char *buf, size_t le
  * cached XML written by zn_topology_write_cache() instead. */
 struct zn_topology *zn_topology_load_live(struct zn_error *err);
 
-/* Write the live machine's topology (including CPUs this process may not use) to path as XML,
- * atomically (temporary file + rename) so a reader never sees half a file. */
+/* Write the live machine's topology (including CPUs this process may not use) to path as a
+ * sealed cache, once a child process has loaded it, atomically (temporary file, fsync, rename)
+ * so a reader never sees half a file. The file is mode 0644. */
 int zn_topology_write_cache(const char *path, struct zn_error *err);
+
+/* The same for the hwloc XML file `in` (an lstopo export, a test fixture; a sealed cache is
+ * resealed): refused, with nothing written, when it does not load in the child. Both fork
+ * that child: call them from a single-threaded process (zenith-plan). */
+int zn_topology_seal_xml(const char *in, const char *path, struct zn_error *err);
 
 void zn_topology_destroy(struct zn_topology *topo);
 

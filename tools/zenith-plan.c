@@ -30,7 +30,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "Usage: zenith-plan [--xml FILE] [--tasks N [PLAN OPTIONS]] [--format FORMAT]\n"
-            "       zenith-plan --write-xml FILE\n"
+            "       zenith-plan [--xml IN] --write-xml FILE\n"
             "\n"
             "Without --tasks, print the node's topology: NUMA nodes, huge pages, GPUs (numbered\n"
             "like Slurm numbers them) and NICs. With --tasks, print the placement plan Zenith\n"
@@ -38,9 +38,9 @@ static void usage(FILE *out)
             "\n"
             "  -x, --xml FILE            read the topology from an hwloc XML file (default: "
             "this machine)\n"
-            "  -w, --write-xml FILE      save this machine's topology as the XML cache the "
-            "Slurm\n"
-            "                            plugin reads, then exit\n"
+            "  -w, --write-xml FILE      save this machine's topology (or, with --xml, that\n"
+            "                            file's, once it loads) as the sealed cache the Slurm\n"
+            "                            plugin and zenith-run read, then exit\n"
             "  -n, --tasks N             tasks of the step on this node\n"
             "  -g, --gpus LIST           the step's GPUs as Slurm indices, e.g. 0-3 (default: "
             "none)\n"
@@ -177,9 +177,9 @@ static int parse_args(int argc, char **argv, struct options *o)
         fprintf(stderr, "zenith: plan options need --tasks N (the step's tasks on this node)\n");
         return -1;
     }
-    if (o->write_xml && (o->xml || o->tasks)) {
-        fprintf(stderr, "zenith: --write-xml saves this machine's topology and takes no other "
-                        "option\n");
+    if (o->write_xml && (o->tasks || o->format != FORMAT_TEXT || o->node)) {
+        fprintf(stderr, "zenith: --write-xml saves a topology cache and takes no other option "
+                        "than --xml IN (the XML to seal; default: this machine)\n");
         return -1;
     }
     return 0;
@@ -271,7 +271,8 @@ int main(int argc, char **argv)
     if (parse_args(argc, argv, &o) < 0) {
         rc = 2;
     } else if (o.write_xml) {
-        if (zn_topology_write_cache(o.write_xml, &err) < 0)
+        if ((o.xml ? zn_topology_seal_xml(o.xml, o.write_xml, &err)
+                   : zn_topology_write_cache(o.write_xml, &err)) < 0)
             fprintf(stderr, "%s\n", err.text);
         else
             rc = 0;

@@ -97,6 +97,26 @@ expect 1 "bind=core gives every task a core of its own" "bind=core oversubscribe
 expect 0 "" "write the live topology cache" -- --write-xml "$tmp/node.xml"
 expect 0 "topology: $tmp/node.xml" "read the cache back" -- --xml "$tmp/node.xml"
 if ls "$tmp"/node.xml.tmp.* >/dev/null 2>&1; then not_ok "no temporary file left"; else ok "no temporary file left"; fi
+if tail -n1 "$tmp/node.xml" | grep -Eq '^<!-- zenith-topology-cache v1 bytes=[0-9]+ fnv1a64=[0-9a-f]{16} -->$' &&
+    [ "$(stat -c %a "$tmp/node.xml")" = 644 ]; then
+    ok "the cache is sealed, mode 644"
+else
+    not_ok "the cache is sealed, mode 644 ($(tail -n1 "$tmp/node.xml"), $(stat -c %a "$tmp/node.xml"))"
+fi
+# --xml IN --write-xml OUT seals a given XML once it loads in a child process.
+expect 0 "" "seal a fixture" -- --xml "$xml" --write-xml "$tmp/fixture.xml"
+expect 0 "GPUs 8, NICs 5" "read the sealed fixture back" -- --xml "$tmp/fixture.xml"
+if head -c "$(wc -c <"$xml")" "$tmp/fixture.xml" | cmp -s - "$xml"; then ok "the fixture's XML kept as it was"; else not_ok "the fixture's XML kept as it was"; fi
+expect 2 "takes no other option than --xml IN" "--xml --write-xml with --format" \
+    -- --xml "$xml" --write-xml "$tmp/x.xml" --format json
+printf '<topology><object type="Machine"' >"$tmp/garbage.xml"
+expect 1 "zenith: $tmp/garbage.xml is not a valid hwloc topology XML; nothing was written to $tmp/out.xml" \
+    "an XML that does not load is not sealed" -- --xml "$tmp/garbage.xml" --write-xml "$tmp/out.xml"
+# One byte renamed (the Machine's complete_nodeset) makes hwloc 2.9 crash loading it.
+sed '0,/complete_nodeset=/s//complete_noZeset=/' "$xml" >"$tmp/crash.xml"
+expect 1 "zenith: hwloc crashed loading $tmp/crash.xml (Segmentation fault): it is not a topology Zenith can use; nothing was written to $tmp/out.xml" \
+    "an XML that crashes hwloc is not sealed" -- --xml "$tmp/crash.xml" --write-xml "$tmp/out.xml"
+if ls "$tmp"/out.xml* >/dev/null 2>&1; then not_ok "nothing written for refused XML"; else ok "nothing written for refused XML"; fi
 
 if command -v python3 >/dev/null 2>&1; then
     "$plan" --xml "$xml" --tasks 3 --gpus 0-7 --format json >"$tmp/out" 2>"$tmp/err" &&

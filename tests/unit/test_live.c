@@ -84,7 +84,9 @@ START_TEST(cache_round_trip)
     char dir[64], path[64];
     struct zn_topology *live = write_cache(dir, path), *cached;
 
-    cached = test_load(path);
+    /* Sealed, as slurmstepd reads it. */
+    cached = zn_topology_load_sealed(path, &err);
+    ck_assert_msg(cached != NULL, "%s", err.text);
     /* The cache may hold CPUs this process cannot use, never fewer. */
     ck_assert(hwloc_bitmap_isincluded(live->all_pus, cached->all_pus));
     ck_assert_uint_eq(cached->nnuma, live->nnuma);
@@ -129,12 +131,21 @@ START_TEST(cache_as_this_machine)
     unlink(path);
     ck_assert_int_eq(rmdir(dir), 0);
 
-    /* Another machine's file, or none, is refused with what to do. */
-    const char *other = test_src_path("tests/fixtures/zenith-2s4n-8xH100-4xCX7-smt2.xml");
+    /* Another machine's cache, or none, is refused with what to do. */
+    char other[64];
+    strcpy(dir, "/tmp/zenith-cache-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(other, sizeof(other), "%s/other.xml", dir);
+    ck_assert_msg(
+        zn_topology_seal_xml(test_src_path("tests/fixtures/zenith-2s4n-8xH100-4xCX7-smt2.xml"),
+                             other, &err) == 0,
+        "%s", err.text);
     ck_assert_ptr_null(zn_topology_load_cached(other, &err));
     ck_assert_msg(strstr(err.text, "it was written on another machine; rewrite it here with "
                                    "'zenith-plan --write-xml"),
                   "%s", err.text);
+    unlink(other);
+    ck_assert_int_eq(rmdir(dir), 0);
     ck_assert_ptr_null(zn_topology_load_cached("/nonexistent/node.xml", &err));
     ck_assert_msg(strstr(err.text, "cannot read topology cache /nonexistent/node.xml"), "%s",
                   err.text);
