@@ -1,19 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "launcher/port.h"
+
+/* Junk files must not make a search unbounded: past this many entries the directory is
+ * refused. */
+#define MAX_ENTRIES 100000
 
 static uint32_t fnv1a(const char *text)
 {
@@ -57,7 +64,7 @@ int zr_port_is_free(unsigned port)
 }
 
 /* /proc/PID/stat field 22: when the process started, so a recycled pid is not mistaken for
- * the claimant. */
+ * the claimant. 0 when unreadable. */
 static unsigned long long start_time(long pid)
 {
     char path[64], buf[1024];
@@ -80,79 +87,244 @@ static unsigned long long start_time(long pid)
     return t;
 }
 
-static int claim_is_live(const char *path)
+/* Whether the process runs as `uid` (real or effective). A claim naming somebody else's
+ * process (pid 1, another user's job) proves nothing about its owner's use of the port.
+ * Unreadable (/proc mounted hidepid): believed. */
+static bool runs_as(long pid, uid_t uid)
 {
-    unsigned long long started = 0, now;
-    long pid = 0;
-    FILE *f = fopen(path, "r");
-    int n;
+    char path[64], line[256];
+    unsigned long real, eff;
+    bool yes = true;
+    FILE *f;
 
+    snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+    f = fopen(path, "r");
     if (!f)
-        return 0;
-    n = fscanf(f, "%ld %llu", &pid, &started);
+        return true;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "Uid: %lu %lu", &real, &eff) == 2) {
+            yes = real == uid || eff == uid;
+            break;
+        }
     fclose(f);
-    if (n != 2 || pid <= 0)
-        return 0;
-    if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
-        return 0;
-    /* Unreadable (/proc mounted hidepid): the pid is alive, believe the claim. */
-    now = start_time(pid);
-    return now == 0 || now == started;
+    return yes;
 }
 
+/* A decimal field of a claim's name ending at `end`; false unless all digits. */
+static bool parse_field(const char **p, char end, unsigned long max, unsigned long *out)
+{
+    const char *s = *p;
+    unsigned long v = 0;
+
+    if (*s < '0' || *s > '9')
+        return false;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        v = v * 10 + (unsigned long)(*s - '0');
+        if (v > max)
+            return false;
+    }
+    if (*s != end)
+        return false;
+    *out = v;
+    *p = s + (end ? 1 : 0);
+    return true;
+}
+
+/* PORT.UID.PID */
+static bool parse_name(const char *name, unsigned *port, uid_t *uid, long *pid)
+{
+    unsigned long p, u, pi;
+
+    if (!parse_field(&name, '.', 65535, &p) || !parse_field(&name, '.', UINT32_MAX - 1, &u) ||
+        !parse_field(&name, '\0', INT32_MAX, &pi) || pi == 0)
+        return false;
+    *port = (unsigned)p;
+    *uid = (uid_t)u;
+    *pid = (long)pi;
+    return true;
+}
+
+enum liveness { CLAIM_LIVE, CLAIM_DEAD, CLAIM_FAKE };
+
+/* A claim counts only when its file, owned by the uid its name gives, names a process of that
+ * user that is still the one that wrote it. */
+static enum liveness claim_state(int dirfd, const char *name, uid_t uid, long pid)
+{
+    unsigned long long started = 0, now;
+    long recorded = 0;
+    struct stat st;
+    char buf[64];
+    ssize_t len;
+    int fd;
+
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+        st.st_uid != uid)
+        return CLAIM_FAKE;
+    /* Non-blocking: the file may have been swapped for a FIFO since. */
+    fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return CLAIM_FAKE;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != uid) {
+        close(fd);
+        return CLAIM_FAKE;
+    }
+    len = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    /* Empty: being written right now (its writer is alive), or its writer died first. */
+    buf[len > 0 ? len : 0] = '\0';
+    if (len > 0 && (sscanf(buf, "%ld %llu", &recorded, &started) != 2 || recorded != pid))
+        return CLAIM_FAKE;
+    if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+        return CLAIM_DEAD;
+    now = start_time(pid);
+    if (len > 0 && now != 0 && now != started)
+        return CLAIM_DEAD; /* the pid was recycled */
+    return runs_as(pid, uid) ? CLAIM_LIVE : CLAIM_FAKE;
+}
+
+/* One pass over the directory: the ports of [first, last] with a live claim other than
+ * `mine` (a bitmap), or with `only` set just whether that port has one. The caller's own
+ * claims that are not live any more are removed on the way; other users' are ignored. */
+static int scan(int dirfd, const char *dir, unsigned first, unsigned last, unsigned only,
+                const char *mine, unsigned char *bitmap, bool *found, struct zn_error *err)
+{
+    uid_t me = geteuid();
+    unsigned long entries = 0;
+    struct dirent *de;
+    int fd, rc = -1;
+    DIR *d;
+
+    if (found)
+        *found = false;
+    fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    d = fd < 0 ? NULL : fdopendir(fd);
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return zn_fail(err, "cannot read the port claim directory %s: %s", dir, strerror(errno));
+    }
+    while ((de = readdir(d))) {
+        enum liveness state;
+        unsigned port;
+        uid_t uid;
+        long pid;
+
+        if (++entries > MAX_ENTRIES) {
+            zn_fail(err,
+                    "the port claim directory %s holds more than %d entries; an administrator "
+                    "should remove what is not PORT.UID.PID claims of running jobs",
+                    dir, MAX_ENTRIES);
+            goto out;
+        }
+        if (!parse_name(de->d_name, &port, &uid, &pid) || port < first || port > last ||
+            (only && port != only) || (mine && strcmp(de->d_name, mine) == 0))
+            continue;
+        if (bitmap && (bitmap[(port - first) / 8] & (1u << ((port - first) % 8))))
+            continue; /* already known to be held */
+        state = claim_state(dirfd, de->d_name, uid, pid);
+        if (state == CLAIM_LIVE) {
+            if (bitmap)
+                bitmap[(port - first) / 8] |= (unsigned char)(1u << ((port - first) % 8));
+            if (found)
+                *found = true;
+        } else if (uid == me && state == CLAIM_DEAD) {
+            unlinkat(dirfd, de->d_name, 0);
+        }
+    }
+    rc = 0;
+out:
+    closedir(d);
+    return rc;
+}
+
+/* The directory is shared by every user of the node, like /tmp. It is trusted only when
+ * nobody but root or the caller can remove claims from it: owned by one of them, and sticky
+ * when others may write to it. */
 static int open_dir(const char *dir, struct zn_error *err)
 {
+    bool made = mkdir(dir, 01777) == 0;
     struct stat st;
     int fd;
 
-    /* Shared by every user of the node, like /tmp: sticky, so nobody removes another's claim. */
-    if (mkdir(dir, 01777) == 0)
-        chmod(dir, 01777); /* mkdir's mode is cut by the umask */
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return zn_fail(err, "cannot use the port claim directory %s: %s", dir, strerror(errno));
-    if (fstat(fd, &st) < 0 || ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))) {
-        close(fd);
-        return zn_fail(err,
-                       "the port claim directory %s is writable by everyone but not sticky; "
-                       "an administrator should 'chmod 1777 %s'",
-                       dir, dir);
+    if (fstat(fd, &st) < 0) {
+        zn_fail(err, "cannot use the port claim directory %s: %s", dir, strerror(errno));
+        goto refused;
+    }
+    if (made && st.st_uid == geteuid() && fchmod(fd, 01777) == 0)
+        st.st_mode |= 01777; /* mkdir's mode is cut by the umask */
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        zn_fail(err,
+                "the port claim directory %s belongs to uid %u, not to root or to you (uid %u), "
+                "so its owner could remove every job's claims; an administrator should remove "
+                "it (Zenith's SPANK plugin recreates it owned by root at the next step on this "
+                "node), or set ZENITH_PORT_DIR to a directory of your own",
+                dir, (unsigned)st.st_uid, (unsigned)geteuid());
+        goto refused;
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+        zn_fail(err,
+                "the port claim directory %s is writable by group or others but not sticky, "
+                "so anyone could remove claims; an administrator should 'chmod 1777 %s'",
+                dir, dir);
+        goto refused;
     }
     return fd;
+refused:
+    close(fd);
+    return -1;
+}
+
+/* Simultaneous claimers of one port may all yield it; a pause of its own for each keeps
+ * processes started from the same seed from meeting again on every following port. */
+static void pause_after_yield(void)
+{
+    struct timespec t = {0, (long)(((unsigned)getpid() * 2654435761u) % 1000u + 1u) * 1000L};
+
+    nanosleep(&t, NULL);
 }
 
 int zr_port_claim(const char *dir, unsigned first, unsigned last, const char *seed,
                   struct zr_port_claim *claim, struct zn_error *err)
 {
     unsigned n = last - first + 1, start = zr_port_guess(first, last, seed) - first;
-    int dirfd, lockfd = -1, rc = -1;
+    unsigned char *held = NULL;
     unsigned taken = 0;
+    int dirfd, rc = -1;
 
     claim->port = 0;
     claim->path[0] = '\0';
     dirfd = open_dir(dir, err);
     if (dirfd < 0)
         return -1;
-    lockfd = openat(dirfd, ".lock", O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0444);
-    if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
-        zn_fail(err, "cannot lock %s/.lock: %s", dir, strerror(errno));
+    held = calloc(n / 8 + 1, 1);
+    if (!held) {
+        zn_fail(err, "out of memory for the port search");
         goto out;
     }
+    if (scan(dirfd, dir, first, last, 0, NULL, held, NULL, err) < 0)
+        goto out;
     for (unsigned i = 0; i < n; i++) {
         unsigned port = first + (start + i) % n;
-        char name[16], path[PATH_MAX], line[64];
+        char name[64], line[64];
+        bool other;
         int fd;
 
-        snprintf(name, sizeof(name), "%u", port);
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        if (claim_is_live(path) || !zr_port_is_free(port)) {
+        if ((held[(port - first) / 8] & (1u << ((port - first) % 8))) || !zr_port_is_free(port)) {
             taken++;
             continue;
         }
-        unlinkat(dirfd, name, 0); /* a lapsed claim (its process is gone) */
+        snprintf(name, sizeof(name), "%u.%u.%ld", port, (unsigned)geteuid(), (long)getpid());
         fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0 && errno == EEXIST) {
+            taken++; /* planted under my name by somebody else: that port is spoilt for me */
+            continue;
+        }
         if (fd < 0) {
-            zn_fail(err, "cannot claim port %u in %s: %s", port, dir, strerror(errno));
+            zn_fail(err, "cannot claim port %u in %s (%s/%s): %s", port, dir, dir, name,
+                    strerror(errno));
             goto out;
         }
         snprintf(line, sizeof(line), "%ld %llu\n", (long)getpid(), start_time(getpid()));
@@ -163,8 +335,20 @@ int zr_port_claim(const char *dir, unsigned first, unsigned last, const char *se
             goto out;
         }
         close(fd);
+        /* Whoever claimed it at the same moment: both may yield, never both keep it, since
+         * each looks only after its own file is there. */
+        if (scan(dirfd, dir, first, last, port, name, NULL, &other, err) < 0) {
+            unlinkat(dirfd, name, 0);
+            goto out;
+        }
+        if (other) {
+            unlinkat(dirfd, name, 0);
+            taken++;
+            pause_after_yield();
+            continue;
+        }
         claim->port = port;
-        snprintf(claim->path, sizeof(claim->path), "%s", path);
+        snprintf(claim->path, sizeof(claim->path), "%s/%s", dir, name);
         rc = 0;
         goto out;
     }
@@ -173,8 +357,7 @@ int zr_port_claim(const char *dir, unsigned first, unsigned last, const char *se
             "another range with --port-range",
             first, last, taken);
 out:
-    if (lockfd >= 0)
-        close(lockfd);
+    free(held);
     close(dirfd);
     return rc;
 }

@@ -8,8 +8,10 @@
 
 /* MASTER_PORT: a port nothing on rank 0's node is bound to, claimed so that another
  * zenith-run starting on the same node at the same moment does not pick it too before the
- * program binds it. Claims are files named by port in a directory every user can write (one
- * flock serialises the search); a claim belongs to a live process and lapses when it dies. */
+ * program binds it. Claims are files PORT.UID.PID in a sticky directory every user can write,
+ * with no lock (any user could hold a lock forever): a claimer creates its own file, then looks
+ * for other live claims of the port and yields it if there are any. A claim counts only while
+ * its file, owned by UID, names a live process of UID; others' fakes are ignored. */
 #define ZR_DEFAULT_PORT_DIR "/var/tmp/zenith-ports"
 
 struct zr_port_claim {

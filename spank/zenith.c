@@ -3,7 +3,11 @@
  * callback to the file for its context (local.c, remote.c, jobscript.c). */
 #include "config.h"
 
+#include <unistd.h>
+
+#include "launcher/port.h"
 #include "spank/args.h"
+#include "spank/portdir.h"
 #include "spank/zenith.h"
 
 SPANK_PLUGIN(zenith, 1);
@@ -22,6 +26,22 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
     }
 }
 
+/* zenith-run trusts its default port claim directory only when root owns it; slurmstepd runs
+ * this as root on every node at every step. Whatever goes wrong is logged, never fatal. */
+static void zn_fix_port_dir(void)
+{
+    char msg[1024];
+    int rc;
+
+    if (getuid() != 0)
+        return;
+    rc = zn_portdir_fix(ZR_DEFAULT_PORT_DIR, msg, sizeof(msg));
+    if (rc < 0)
+        slurm_error("zenith: %s", msg);
+    else if (rc > 0)
+        slurm_info("zenith: %s", msg);
+}
+
 int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 {
     (void)ac;
@@ -31,6 +51,7 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
     case S_CTX_ALLOCATOR:
         return zn_local_init_post_opt(sp);
     case S_CTX_REMOTE:
+        zn_fix_port_dir();
         return zn_remote_init_post_opt(sp);
     default:
         return 0;

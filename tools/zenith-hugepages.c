@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,19 @@ static void usage(FILE *out)
             ZN_DEFAULT_HUGEPAGE_STATE_DIR);
 }
 
+/* The state directory is root's (0700): a user who cannot read it must not be told that
+ * nothing is recorded. */
+static int unreadable(const char *what, const char *path, int error)
+{
+    if (error == EACCES || error == EPERM)
+        fprintf(stderr, "zenith: cannot read the huge page %s %s: permission denied; run as root\n",
+                what, path);
+    else
+        fprintf(stderr, "zenith: cannot read the huge page %s %s: %s\n", what, path,
+                strerror(error));
+    return -1;
+}
+
 /* Keys of every record in the state directory. */
 static int for_each_key(const char *dir, int (*fn)(const char *key, void *arg), void *arg)
 {
@@ -36,8 +50,10 @@ static int for_each_key(const char *dir, int (*fn)(const char *key, void *arg), 
     struct dirent *de;
     int rc = 0;
 
-    if (!d)
+    if (!d && errno == ENOENT)
         return 0; /* no directory: nothing was ever reserved */
+    if (!d)
+        return unreadable("records in", dir, errno);
     while ((de = readdir(d)))
         if (zn_hugepages_is_record(de->d_name) && fn(de->d_name, arg) < 0)
             rc = -1;
@@ -59,8 +75,10 @@ static int print_record(const char *key, void *arg)
 
     snprintf(path, sizeof(path), "%s/%s", dir, key);
     f = fopen(path, "r");
-    if (!f)
+    if (!f && errno == ENOENT)
         return 0; /* released meanwhile */
+    if (!f)
+        return unreadable("record", path, errno);
     listing->count++;
     printf("%s:", key);
     while (fgets(line, sizeof(line), f)) {

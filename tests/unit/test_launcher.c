@@ -7,12 +7,15 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -23,6 +26,7 @@
 #include "launcher/port.h"
 #include "launcher/slurmenv.h"
 #include "launcher/supervise.h"
+#include "spank/portdir.h"
 #include "tests/unit/testutil.h"
 
 static enum zr_parse_result parse(struct zr_options *o, struct zn_error *err, ...)
@@ -271,6 +275,72 @@ static void remove_claims_dir(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
+/* `count` consecutive ports nothing is bound to, below the kernel's ephemeral range: ports
+ * inside it (32768-60999 by default) are taken at random by outgoing connections and their
+ * TIME_WAIT leftovers, which made fixed test ports fail now and then. */
+static unsigned test_ports(unsigned count)
+{
+    unsigned low = 32768, high = 60999;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+    if (f) {
+        ck_assert_int_eq(fscanf(f, "%u %u", &low, &high), 2);
+        fclose(f);
+    }
+    (void)high;
+    for (unsigned first = low > 2000 + count ? low - 1000 - count : 1024; first >= 1024;
+         first -= count) {
+        unsigned i = 0;
+        while (i < count && zr_port_is_free(first + i))
+            i++;
+        if (i == count)
+            return first;
+    }
+    ck_abort_msg("no %u free ports below the ephemeral range starting at %u", count, low);
+    return 0;
+}
+
+/* A claim file as another process would leave it: PORT.UID.PID holding "PID STARTTIME". */
+static void plant(const char *name, long pid, unsigned long long started, uid_t owner)
+{
+    char path[256];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", claims, name);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%ld %llu\n", pid, started);
+    fclose(f);
+    if (owner != geteuid())
+        ck_assert_int_eq(chown(path, owner, (gid_t)-1), 0);
+}
+
+static bool claim_exists(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", claims, name);
+    return access(path, F_OK) == 0;
+}
+
+static unsigned long long proc_start_time(long pid)
+{
+    char path[64], buf[1024];
+    unsigned long long t = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+    fclose(f);
+    ck_assert_int_eq(sscanf(strrchr(buf, ')') + 2,
+                            "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+                            "%*d %*d %*d %llu",
+                            &t),
+                     1);
+    return t;
+}
+
 /* A listening socket on a port of the range, so the search must skip it. */
 static int listen_on(unsigned port)
 {
@@ -286,7 +356,8 @@ START_TEST(port_claims)
 {
     struct zr_port_claim a, b, c;
     struct zn_error err;
-    unsigned first = 47100, last = 47103;
+    unsigned first = test_ports(4), last = first + 3;
+    char name[64], want[160];
 
     make_claims_dir();
     ck_assert_int_eq(zr_port_guess(first, last, "12.0"), zr_port_guess(first, last, "12.0"));
@@ -302,6 +373,12 @@ START_TEST(port_claims)
     ck_assert_int_eq(zr_port_claim(claims, first, last, "12.0", &a, &err), 0);
     ck_assert_uint_ne(a.port, guess);
     ck_assert(zr_port_is_free(a.port));
+    /* The claim is this process's own file: no lock file, nothing shared to block on. */
+    snprintf(name, sizeof(name), "%u.%u.%ld", a.port, (unsigned)geteuid(), (long)getpid());
+    snprintf(want, sizeof(want), "%s/%s", claims, name);
+    ck_assert_str_eq(a.path, want);
+    ck_assert(claim_exists(name));
+    ck_assert(!claim_exists(".lock"));
     ck_assert_int_eq(zr_port_claim(claims, first, last, "12.0", &b, &err), 0);
     ck_assert_uint_ne(b.port, a.port);
     ck_assert_int_eq(zr_port_claim(claims, first, last, "12.0", &c, &err), 0);
@@ -309,10 +386,10 @@ START_TEST(port_claims)
     ck_assert_uint_ne(c.port, b.port);
     /* Range used up: the message says how to get out. */
     struct zr_port_claim d;
+    char range[64];
+    snprintf(range, sizeof(range), "no free port in %u-%u", first, last);
     ck_assert_int_eq(zr_port_claim(claims, first, last, "12.0", &d, &err), -1);
-    ck_assert_msg(strstr(err.text, "no free port in 47100-47103") &&
-                      strstr(err.text, "--port-range"),
-                  "%s", err.text);
+    ck_assert_msg(strstr(err.text, range) && strstr(err.text, "--port-range"), "%s", err.text);
     /* Released claims are free again. */
     zr_port_release(&b);
     ck_assert_int_eq(access(b.path, F_OK), -1);
@@ -330,8 +407,8 @@ START_TEST(port_claims_of_other_processes)
     struct zr_port_claim mine;
     struct zn_error err;
     int to_child[2], from_child[2];
-    unsigned first = 47200, last = 47200;
-    char path[128];
+    unsigned first = test_ports(1), last = first;
+    char name[64];
     pid_t pid;
 
     make_claims_dir();
@@ -351,14 +428,188 @@ START_TEST(port_claims_of_other_processes)
     ck_assert(ok);
     /* A live process holds the only port. */
     ck_assert_int_eq(zr_port_claim(claims, first, last, "y", &mine, &err), -1);
-    /* Once it is gone its claim lapses, though the file is still there. */
+    /* Once it is gone its claim lapses, though the file is still there; being this user's,
+     * it is removed on the way. */
     ck_assert_int_eq(write(to_child[1], "x", 1), 1);
     waitpid(pid, NULL, 0);
-    snprintf(path, sizeof(path), "%s/47200", claims);
-    ck_assert_int_eq(access(path, F_OK), 0);
+    snprintf(name, sizeof(name), "%u.%u.%ld", first, (unsigned)geteuid(), (long)pid);
+    ck_assert(claim_exists(name));
     ck_assert_int_eq(zr_port_claim(claims, first, last, "y", &mine, &err), 0);
-    ck_assert_int_eq(mine.port, 47200);
+    ck_assert_int_eq(mine.port, first);
+    ck_assert(!claim_exists(name));
     zr_port_release(&mine);
+    remove_claims_dir();
+}
+END_TEST
+
+/* Whatever locks anybody holds in the directory, a claim never waits for them. */
+START_TEST(port_claims_not_blocked_by_locks)
+{
+    struct zr_port_claim mine;
+    struct zn_error err;
+    unsigned first = test_ports(2), last = first + 1;
+    char path[128];
+    int fds[3];
+
+    make_claims_dir();
+    snprintf(path, sizeof(path), "%s/.lock", claims);
+    fds[0] = open(path, O_RDONLY | O_CREAT, 0444);
+    fds[1] = open(claims, O_RDONLY | O_DIRECTORY);
+    ck_assert_int_ge(fds[0], 0);
+    ck_assert_int_ge(fds[1], 0);
+    /* Another holder (its own open file descriptions, so its locks conflict with ours). */
+    pid_t holder = fork();
+    if (holder == 0) {
+        int a = open(path, O_RDONLY), b = open(claims, O_RDONLY | O_DIRECTORY);
+        if (a < 0 || b < 0 || flock(a, LOCK_EX) < 0 || flock(b, LOCK_EX) < 0)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    for (int i = 0; i < 100 && flock(fds[0], LOCK_EX | LOCK_NB) == 0; i++) {
+        flock(fds[0], LOCK_UN);
+        usleep(10000);
+    }
+    ck_assert_int_eq(flock(fds[0], LOCK_EX | LOCK_NB), -1); /* the holder has it now */
+    alarm(5); /* a claim that waited would hang the test until Check's timeout */
+    ck_assert_int_eq(zr_port_claim(claims, first, last, "x", &mine, &err), 0);
+    alarm(0);
+    fds[2] = open(mine.path, O_RDONLY);
+    ck_assert_int_ge(fds[2], 0);
+    zr_port_release(&mine);
+    kill(holder, SIGKILL);
+    waitpid(holder, NULL, 0);
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+    remove_claims_dir();
+}
+END_TEST
+
+/* Claims that prove nothing: a name whose uid is not the file's owner, a pid that is gone or
+ * was recycled, another user's name on a process of somebody else, junk. They neither take
+ * the port nor make the claim fail; the caller's own dead ones are removed. */
+START_TEST(port_claims_fakes_ignored)
+{
+    struct zr_port_claim mine;
+    struct zn_error err;
+    unsigned port = test_ports(1);
+    uid_t me = geteuid(), other = me == 0 ? 65534 : me;
+    char mine_wrong_owner[64], pid1_wrong_start[64], dead[64], pid1_other[64], buf[160];
+    pid_t gone;
+
+    make_claims_dir();
+    gone = fork();
+    if (gone == 0)
+        _exit(0);
+    waitpid(gone, NULL, 0);
+
+    /* Names another uid than the file's owner (me), on my live process. */
+    snprintf(mine_wrong_owner, sizeof(mine_wrong_owner), "%u.%u.%ld", port, me + 1, (long)getpid());
+    plant(mine_wrong_owner, getpid(), proc_start_time(getpid()), me);
+    /* pid 1, with a start time that is not pid 1's: a recycled pid. */
+    snprintf(pid1_wrong_start, sizeof(pid1_wrong_start), "%u.%u.1", port, me);
+    plant(pid1_wrong_start, 1, proc_start_time(1) + 12345, me);
+    /* A process that is gone. */
+    snprintf(dead, sizeof(dead), "%u.%u.%ld", port, me, (long)gone);
+    plant(dead, gone, 1, me);
+    /* pid 1 as it really is, claimed by a user pid 1 does not run as (as root: a file owned
+     * by nobody; otherwise one of mine, since pid 1 is root's). */
+    snprintf(pid1_other, sizeof(pid1_other), "%u.%u.1", port, other);
+    plant(pid1_other, 1, proc_start_time(1), other);
+    /* Junk, and a claim whose content names another pid than its name. */
+    snprintf(buf, sizeof(buf), "%u", port);
+    plant(buf, getpid(), proc_start_time(getpid()), me);
+    snprintf(buf, sizeof(buf), "%u.x.y", port);
+    plant(buf, getpid(), proc_start_time(getpid()), me);
+    snprintf(buf, sizeof(buf), "%u.%u.%ld.9", port, me, (long)getpid());
+    plant(buf, getpid(), proc_start_time(getpid()), me);
+    snprintf(buf, sizeof(buf), "%u.%u.%ld", port, me, (long)getppid());
+    plant(buf, getpid(), proc_start_time(getpid()), me);
+    snprintf(buf, sizeof(buf), "%s/%u.%u.%ld", claims, port, me, 999999L);
+    ck_assert_int_eq(symlink("/etc/passwd", buf), 0);
+    ck_assert_int_eq(mkfifo(strcat(strcpy(buf, claims), "/0.0.0"), 0644), 0);
+
+    ck_assert_msg(zr_port_claim(claims, port, port, "x", &mine, &err) == 0, "%s", err.text);
+    ck_assert_uint_eq(mine.port, port);
+    ck_assert(!claim_exists(pid1_wrong_start));
+    ck_assert(!claim_exists(dead));
+    ck_assert(claim_exists(mine_wrong_owner)); /* not provably mine: left alone */
+    ck_assert(claim_exists(pid1_other));
+    zr_port_release(&mine);
+    remove_claims_dir();
+}
+END_TEST
+
+/* A file planted under the very name the claimer would use (another user's, or a symlink)
+ * spoils that port for it, not the search. */
+START_TEST(port_claims_name_planted)
+{
+    struct zr_port_claim mine;
+    struct zn_error err;
+    unsigned first = test_ports(2), last = first + 1;
+    unsigned seeded = zr_port_guess(first, last, "x");
+    char name[64], path[256];
+
+    make_claims_dir();
+    snprintf(name, sizeof(name), "%u.%u.%ld", seeded, (unsigned)geteuid(), (long)getpid());
+    snprintf(path, sizeof(path), "%s/%s", claims, name);
+    ck_assert_int_eq(symlink("/nonexistent", path), 0);
+    ck_assert_msg(zr_port_claim(claims, first, last, "x", &mine, &err) == 0, "%s", err.text);
+    ck_assert_uint_ne(mine.port, seeded);
+    zr_port_release(&mine);
+    remove_claims_dir();
+}
+END_TEST
+
+/* Many zenith-runs of one job (the same seed) claiming at once never share a port. */
+START_TEST(port_claims_concurrent)
+{
+    enum { CLAIMERS = 6 };
+    unsigned first = test_ports(8), last = first + 7, got[CLAIMERS];
+    int go[2], results[2], hold[2];
+    pid_t pids[CLAIMERS];
+
+    make_claims_dir();
+    ck_assert_int_eq(pipe(go), 0);
+    ck_assert_int_eq(pipe(results), 0);
+    ck_assert_int_eq(pipe(hold), 0);
+    for (int i = 0; i < CLAIMERS; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            struct zr_port_claim claim;
+            struct zn_error err;
+            char c;
+            unsigned port = 0;
+
+            close(go[1]);
+            close(hold[1]);
+            if (read(go[0], &c, 1) < 0) /* EOF: all start together */
+                _exit(1);
+            if (zr_port_claim(claims, first, last, "7.0", &claim, &err) == 0)
+                port = claim.port;
+            else
+                fprintf(stderr, "claimer %d: %s\n", i, err.text);
+            if (write(results[1], &port, sizeof(port)) != sizeof(port))
+                _exit(1);
+            if (read(hold[0], &c, 1) < 0) /* keep the claim until all have answered */
+                _exit(1);
+            zr_port_release(&claim);
+            _exit(0);
+        }
+    }
+    close(go[0]);
+    close(go[1]);
+    close(hold[0]);
+    for (int i = 0; i < CLAIMERS; i++)
+        ck_assert_int_eq(read(results[0], &got[i], sizeof(got[i])), sizeof(got[i]));
+    close(hold[1]);
+    for (int i = 0; i < CLAIMERS; i++)
+        waitpid(pids[i], NULL, 0);
+    for (int i = 0; i < CLAIMERS; i++) {
+        ck_assert_msg(got[i] >= first && got[i] <= last, "claimer %d got no port (%u)", i, got[i]);
+        for (int j = 0; j < i; j++)
+            ck_assert_msg(got[i] != got[j], "claimers %d and %d both got port %u", j, i, got[i]);
+    }
     remove_claims_dir();
 }
 END_TEST
@@ -367,15 +618,102 @@ START_TEST(port_claim_directory_refused)
 {
     struct zr_port_claim claim;
     struct zn_error err;
+    unsigned port = test_ports(1);
+    char sub[128];
+    struct stat st;
 
     make_claims_dir();
     chmod(claims, 0777); /* writable by all and not sticky: anyone could delete claims */
-    ck_assert_int_eq(zr_port_claim(claims, 47300, 47301, "x", &claim, &err), -1);
+    ck_assert_int_eq(zr_port_claim(claims, port, port, "x", &claim, &err), -1);
     ck_assert_msg(strstr(err.text, "not sticky") && strstr(err.text, "chmod 1777"), "%s", err.text);
+    chmod(claims, 0770); /* the same for the group */
+    ck_assert_int_eq(zr_port_claim(claims, port, port, "x", &claim, &err), -1);
+    ck_assert_msg(strstr(err.text, "writable by group or others but not sticky"), "%s", err.text);
+
+    /* A missing directory is made, sticky and writable by all, by whoever comes first. */
+    chmod(claims, 0700);
+    snprintf(sub, sizeof(sub), "%s/ports", claims);
+    ck_assert_msg(zr_port_claim(sub, port, port, "x", &claim, &err) == 0, "%s", err.text);
+    ck_assert_int_eq(stat(sub, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 07777, 01777);
+    ck_assert_uint_eq(st.st_uid, geteuid());
+    zr_port_release(&claim);
+
+    /* Another user's directory: its owner could remove anybody's claims. */
+    if (geteuid() == 0) {
+        ck_assert_int_eq(chown(sub, 65534, 65534), 0);
+        ck_assert_int_eq(zr_port_claim(sub, port, port, "x", &claim, &err), -1);
+        ck_assert_msg(strstr(err.text, sub) && strstr(err.text, "belongs to uid 65534") &&
+                          strstr(err.text, "remove it") && strstr(err.text, "ZENITH_PORT_DIR"),
+                      "%s", err.text);
+    } else {
+        printf("test_launcher: port_claim_directory_refused: another user's directory: "
+               "skipped: needs root to chown\n");
+    }
     remove_claims_dir();
-    ck_assert_int_eq(zr_port_claim("/proc/no/such/dir", 47300, 47301, "x", &claim, &err), -1);
+    ck_assert_int_eq(zr_port_claim("/proc/no/such/dir", port, port, "x", &claim, &err), -1);
     ck_assert_msg(strstr(err.text, "cannot use the port claim directory /proc/no/such/dir"), "%s",
                   err.text);
+}
+END_TEST
+
+/* The plugin's repair of the default directory, on a directory of the test's own. */
+START_TEST(port_dir_fixed_by_plugin)
+{
+    char base[64], dir[128], msg[1024], cmd[512];
+    struct stat st;
+
+    if (geteuid() != 0) {
+        printf("test_launcher: port_dir_fixed_by_plugin: skipped: the plugin does this as root "
+               "only\n");
+        return;
+    }
+    snprintf(base, sizeof(base), "/tmp/zenith-test-portdir.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(base));
+    snprintf(dir, sizeof(dir), "%s/zenith-ports", base);
+    umask(022);
+
+    /* Missing: made root's, 1777 despite the umask; then left alone. */
+    ck_assert_int_eq(zn_portdir_fix(dir, msg, sizeof(msg)), 1);
+    ck_assert_int_eq(lstat(dir, &st), 0);
+    ck_assert(S_ISDIR(st.st_mode) && st.st_uid == 0 && (st.st_mode & 07777) == 01777);
+    ck_assert_int_eq(zn_portdir_fix(dir, msg, sizeof(msg)), 0);
+
+    /* Root's but not 1777: its mode is set. */
+    chmod(dir, 0755);
+    ck_assert_int_eq(zn_portdir_fix(dir, msg, sizeof(msg)), 1);
+    ck_assert_int_eq(lstat(dir, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 07777, 01777);
+
+    /* A user's: moved aside (with what was in it), a fresh root one made. */
+    ck_assert_int_eq(chown(dir, 65534, 65534), 0);
+    snprintf(cmd, sizeof(cmd), "touch %s/30000.65534.1", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(zn_portdir_fix(dir, msg, sizeof(msg)), 1);
+    ck_assert_msg(strstr(msg, "owned by uid 65534") && strstr(msg, ".untrusted.65534."), "%s", msg);
+    ck_assert_int_eq(lstat(dir, &st), 0);
+    ck_assert(S_ISDIR(st.st_mode) && st.st_uid == 0 && (st.st_mode & 07777) == 01777);
+    snprintf(cmd, sizeof(cmd), "test -e %s/zenith-ports.untrusted.65534.*/30000.65534.1", base);
+    ck_assert_int_eq(system(cmd), 0);
+
+    /* A symlink: never followed, moved aside itself. */
+    snprintf(cmd, sizeof(cmd), "rm -rf %s/zenith-ports.untrusted.* && rmdir %s && ln -s /etc %s",
+             base, dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(zn_portdir_fix(dir, msg, sizeof(msg)), 1);
+    ck_assert_msg(strstr(msg, "a symlink"), "%s", msg);
+    ck_assert_int_eq(lstat(dir, &st), 0);
+    ck_assert(S_ISDIR(st.st_mode) && st.st_uid == 0);
+    ck_assert_int_eq(stat("/etc", &st), 0);
+    ck_assert_uint_eq(st.st_mode & 07777, 0755);
+
+    /* A place it cannot be made: a message, no crash. */
+    snprintf(dir, sizeof(dir), "/proc/no/such/zenith-ports");
+    ck_assert_int_eq(zn_portdir_fix(dir, msg, sizeof(msg)), -1);
+    ck_assert_msg(strstr(msg, dir), "%s", msg);
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
+    ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -536,7 +874,12 @@ int main(void)
     tcase_add_test(tc, child_environment);
     tcase_add_test(tc, port_claims);
     tcase_add_test(tc, port_claims_of_other_processes);
+    tcase_add_test(tc, port_claims_not_blocked_by_locks);
+    tcase_add_test(tc, port_claims_fakes_ignored);
+    tcase_add_test(tc, port_claims_name_planted);
+    tcase_add_test(tc, port_claims_concurrent);
     tcase_add_test(tc, port_claim_directory_refused);
+    tcase_add_test(tc, port_dir_fixed_by_plugin);
     tcase_add_test(tc, supervise_exit_status_and_signals);
     tcase_add_test(tc, supervise_forwards_signals);
     tcase_add_test(tc, supervise_leaves_no_orphans);
