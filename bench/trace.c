@@ -354,6 +354,10 @@ int read_trace(const char *path, size_t limit, unsigned compress, struct trace *
                           .duration = duration,
                           .line = c.line};
     }
+    if (t->count == 0) {
+        zn_fail(err, "%s has no job with GPUs; nothing to simulate", path);
+        goto out;
+    }
     /* Job ids name jobs in messages and break ties in the queue: they must be unique. */
     qsort(t->jobs, t->count, sizeof(*t->jobs), compare_job_id);
     for (size_t i = 1; i < t->count; i++) {
@@ -366,10 +370,6 @@ int read_trace(const char *path, size_t limit, unsigned compress, struct trace *
         }
     }
     qsort(t->jobs, t->count, sizeof(*t->jobs), compare_job_submit);
-    if (t->count == 0) {
-        zn_fail(err, "%s has no job with GPUs; nothing to simulate", path);
-        goto out;
-    }
     rc = 0;
 out:
     csv_close(&c);

@@ -315,7 +315,9 @@ static int finish_tree(struct zn_cluster *c, const char *source, struct zn_error
                 return -1;
     for (size_t i = 0; i < c->switch_count; i++) {
         struct zn_domain *d = &c->switches[i].domain;
-        qsort(d->nodes, d->node_count, sizeof(*d->nodes), zn_compare_node_index);
+        /* A switch over only unknown nodes has no array: qsort(NULL, 0) is undefined. */
+        if (d->node_count)
+            qsort(d->nodes, d->node_count, sizeof(*d->nodes), zn_compare_node_index);
     }
     return 0;
 }
@@ -386,7 +388,9 @@ static int parse_line(struct zn_cluster *c, char *line, const char *source, unsi
         struct leaf_walk w = {c, index, source, lineno, err};
         if (zn_hostlist_each("Nodes", nodes, add_leaf_node, &w, err) != 0)
             return -1;
-        qsort(s->domain.nodes, s->domain.node_count, sizeof(size_t), zn_compare_node_index);
+        /* A leaf of nodes all unknown here has no array: qsort(NULL, 0) is undefined. */
+        if (s->domain.node_count)
+            qsort(s->domain.nodes, s->domain.node_count, sizeof(size_t), zn_compare_node_index);
     }
     return 0;
 }
@@ -398,7 +402,9 @@ static void drop_tree(struct zn_cluster *c)
         free_domain(&c->switches[i].domain);
         free(c->switches[i].children);
     }
-    memset(c->switches, 0, c->switch_cap * sizeof(*c->switches));
+    /* A model that never had a switch has no array: memset(NULL, 0, 0) is undefined. */
+    if (c->switches)
+        memset(c->switches, 0, c->switch_cap * sizeof(*c->switches));
     c->switch_count = 0;
     c->top_level = 0;
     c->unknown_nodes = 0;

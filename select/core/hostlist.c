@@ -10,7 +10,7 @@
 #include "select/core/hostlist.h"
 
 #define ZN_HOST_NAME_MAX 256
-#define ZN_HOSTLIST_MAX  (1u << 20) /* hosts in one range: far above any real cluster */
+#define ZN_HOSTLIST_MAX  (1u << 20) /* hosts in one range or list: far above any real cluster */
 
 struct expand {
     const char *what;
@@ -18,6 +18,7 @@ struct expand {
     zn_host_fn each;
     void *arg;
     struct zn_error *err;
+    uint64_t hosts; /* names given to each so far */
 };
 
 static int bad(struct expand *x, const char *why)
@@ -43,6 +44,11 @@ static int expand_pattern(struct expand *x, const char *pat, size_t len, char *n
         name[used] = '\0';
         if (used == 0)
             return bad(x, "empty host name");
+        /* Brackets multiply ("a[1-999]b[1-999]c[1-999]" is 10^9 names in 22 bytes): without a
+         * bound on the whole expression one line of topology.conf would hold slurmctld for
+         * hours (found by tests/fuzz/fuzz_cluster_topology). */
+        if (++x->hosts > ZN_HOSTLIST_MAX)
+            return bad(x, "more than 1048576 hosts");
         return x->each(name, x->arg);
     }
 
@@ -108,7 +114,7 @@ static int expand_pattern(struct expand *x, const char *pat, size_t len, char *n
 int zn_hostlist_each(const char *what, const char *expr, zn_host_fn each, void *arg,
                      struct zn_error *err)
 {
-    struct expand x = {what, expr, each, arg, err};
+    struct expand x = {what, expr, each, arg, err, 0};
     char name[ZN_HOST_NAME_MAX];
     const char *p = expr;
 

@@ -46,6 +46,9 @@ else
     failed=$((failed + 1)); echo "not ok - plan lines: $(cat "$dir/plan")"
 fi
 check 1 "no GPU job of" "an empty window" plan --from 1000 "$dir/trace.csv"
+# No row with a GPU at all: refused before the (empty) job list is sorted.
+printf '%s\n1,vc_a,0,100,10,vgg16,40,1,1,1,0,strict\n' "$header" >"$dir/nogpu.csv"
+check 1 "nogpu.csv has no job with GPUs" "a trace without GPU jobs" plan "$dir/nogpu.csv"
 printf '%s\n1,vc_a,1,100,10,vgg16,forty,1,1,1,0,strict\n' "$header" >"$dir/bad.csv"
 check 1 "bad.csv:2: duration \"forty\" is not a whole number" "a bad trace line" plan "$dir/bad.csv"
 printf '%s\n1,vc_a,64,100,10,vgg16,4,1,1,1,0,strict\n' "$header" >"$dir/big.csv"

@@ -81,6 +81,33 @@ START_TEST(hostlists_refuse_nonsense)
 }
 END_TEST
 
+static int count_host(const char *name, void *arg)
+{
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+/* Found by tests/fuzz/fuzz_cluster_topology: ranges multiply, so a short expression could name
+ * billions of hosts and hold slurmctld for hours. The bound is on the whole expression. */
+START_TEST(hostlists_bound_the_product_of_ranges)
+{
+    struct zn_error err;
+    size_t n = 0;
+
+    ck_assert_int_eq(zn_hostlist_each("Nodes", "r[1-1024]n[1-1024]", count_host, &n, &err), 0);
+    ck_assert_uint_eq(n, 1u << 20);
+    n = 0;
+    ck_assert_int_eq(zn_hostlist_each("Nodes", "a[1-999]b[1-999]c[1-999]", count_host, &n, &err),
+                     -1);
+    ck_error_mentions(err, "more than 1048576 hosts");
+    ck_error_mentions(err, "Nodes");
+    ck_assert_uint_eq(n, 1u << 20);
+    n = 0;
+    ck_assert_int_eq(zn_hostlist_each("Nodes", "r[1-1024]n[1-1024],x1", count_host, &n, &err), -1);
+    ck_error_mentions(err, "more than 1048576 hosts");
+}
+END_TEST
+
 /* n1..n<count> with the given free GPUs (8 each in all). */
 static struct zn_cluster *cluster_of(size_t count, const unsigned *free_gpus)
 {
@@ -175,6 +202,22 @@ START_TEST(topology_conf_refuses_what_slurmctld_refuses)
         ck_assert_uint_eq(c->switches[0].domain.node_count, 2);
         zn_cluster_free(c);
     }
+}
+END_TEST
+
+/* Found by tests/fuzz/fuzz_cluster_topology: a leaf that lists only nodes slurmctld does not
+ * know is kept empty (and counted), as Slurm does, without sorting a list that is not there. */
+START_TEST(topology_conf_leaf_of_unknown_nodes)
+{
+    struct zn_cluster *c = cluster_of(2, NULL);
+
+    load(c, "SwitchName=a Nodes=n[1-2]\nSwitchName=b Nodes=other[1-3]\n"
+            "SwitchName=top Switches=a,b\n");
+    ck_assert_uint_eq(c->switch_count, 3);
+    ck_assert_uint_eq(c->unknown_nodes, 3);
+    ck_assert_uint_eq(c->switches[1].domain.node_count, 0);
+    ck_assert_uint_eq(c->switches[0].domain.node_count, 2);
+    zn_cluster_free(c);
 }
 END_TEST
 
@@ -320,6 +363,7 @@ START_TEST(gang_falls_back_level_by_level)
     /* More than exists: nothing now, not an error. */
     place(c, NULL, 3, 8, true, 8, &p);
     ck_assert_uint_eq(p.count, 0);
+    zn_placement_free(&p);
     ck_assert_int_eq(zn_cluster_set_free(c, 1, 8, &err), 0);
     place(c, NULL, 3, 8, true, 8, &p);
     ck_assert_uint_eq(p.count, 1);
@@ -610,6 +654,8 @@ int main(void)
     tcase_add_test(tc, hostlists_refuse_nonsense);
     tcase_add_test(tc, topology_conf_builds_the_switch_tree);
     tcase_add_test(tc, topology_conf_refuses_what_slurmctld_refuses);
+    tcase_add_test(tc, topology_conf_leaf_of_unknown_nodes);
+    tcase_add_test(tc, hostlists_bound_the_product_of_ranges);
     tcase_add_test(tc, topology_file_errors_name_the_file);
     tcase_add_test(tc, cluster_refuses_bad_nodes);
     tcase_add_test(tc, gang_stays_in_one_leaf_where_packing_spans_two);
