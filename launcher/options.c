@@ -248,7 +248,9 @@ enum zr_parse_result zr_options_parse(int argc, char **argv, struct zr_options *
     opts->port_last = 30499;
     opts->preflight_bytes = 64ull << 20;
 
-    optind = 1;
+    /* 0, not 1: glibc then starts afresh, dropping its place inside a group of short options
+     * ("-hv") that an earlier parse, of another argv, stopped in. */
+    optind = 0;
     opterr = 0;
     /* '+': options end at PROGRAM, so its own options are left alone. */
     while ((c = getopt_long(argc, argv, "+:b:m:p:a:i:d:tvhV", longopts, NULL)) != -1) {

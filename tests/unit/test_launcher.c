@@ -133,6 +133,24 @@ START_TEST(options_refused)
 }
 END_TEST
 
+/* A parse that stopped inside a group of short options ("-hv" returns at h) must not leave
+ * getopt in the middle of that group for the next parse, whose argv may be another array (the
+ * fuzzer found a use after free this way). */
+START_TEST(options_parse_again_after_a_stop_inside_a_group)
+{
+    char *first[] = {"zenith-run", "-hv", "true", NULL};
+    char *second[] = {"zenith-run", "sh", "-c", "true", NULL};
+    struct zr_options o;
+    struct zn_error err = {{0}};
+
+    ck_assert_int_eq(zr_options_parse(3, first, &o, &err), ZR_PARSE_HELP);
+    ck_assert_int_eq(zr_options_parse(4, second, &o, &err), ZR_PARSE_RUN);
+    ck_assert_msg(!o.verbose, "-v of the earlier argv leaked into this parse");
+    ck_assert_ptr_eq(o.program, &second[1]);
+    zr_options_clear(&o);
+}
+END_TEST
+
 START_TEST(slurm_tasks_per_node)
 {
     struct zn_error err;
@@ -868,6 +886,7 @@ int main(void)
     tcase_add_test(tc, options_defaults_and_program);
     tcase_add_test(tc, options_environment);
     tcase_add_test(tc, options_refused);
+    tcase_add_test(tc, options_parse_again_after_a_stop_inside_a_group);
     tcase_add_test(tc, slurm_tasks_per_node);
     tcase_add_test(tc, slurm_first_host);
     tcase_add_test(tc, contract_variables);
