@@ -4,13 +4,14 @@
 # cluster (slurm-wlm, munge; libpmix-dev is needed at run time too: Slurm's PMIx plugin dlopens
 # the unversioned libpmix.so), Debian's PyTorch (python3-torch, CPU) for the zenith-run demo
 # and tests, python3-dev for the zenith.data module, and DPDK's and ck's rings as the ring
-# benchmark's peers. Run as root; safe to repeat (apt is only asked when something is missing).
+# benchmark's peers, clang with libclang-rt-14-dev (Debian 12's clang 14 has libFuzzer there)
+# for tests/fuzz. Run as root; safe to repeat (apt is only asked when something is missing).
 set -eu
 
 packages="build-essential autoconf automake libtool pkg-config
   libhwloc-dev hwloc-nox libnuma-dev liburing-dev libpmix-dev libslurm-dev check python3 python3-dev
   python3-torch python3-numpy slurm-wlm munge procps util-linux passwd iproute2 tar
-  libdpdk-dev libck-dev"
+  libdpdk-dev libck-dev clang libclang-rt-14-dev"
 
 missing=""
 for p in $packages; do
