@@ -549,7 +549,8 @@ static int decide(struct sim *s, const struct job *j, size_t *out, struct zn_err
     int rc;
 
     if (s->policy == POLICY_ZENITH) {
-        struct zn_job_request r = {j->nodes, j->gpus_per_node, j->nodes > 1};
+        struct zn_job_request r = {
+            .nodes = j->nodes, .gpus_per_node = j->gpus_per_node, .gang = j->nodes > 1};
         struct zn_placement p;
 
         t0 = now_ns();
@@ -972,9 +973,9 @@ static int run_scale(size_t nodes, unsigned leaf_size, unsigned iterations, uint
         const char *label;
         struct zn_job_request r;
     } requests[] = {
-        {"1x2 GPUs", {1, 2, false}},
-        {"4x8 GPUs gang", {4, 8, true}},
-        {"16x8 GPUs gang", {16, 8, true}},
+        {"1x2 GPUs", {.nodes = 1, .gpus_per_node = 2, .gang = false}},
+        {"4x8 GPUs gang", {.nodes = 4, .gpus_per_node = 8, .gang = true}},
+        {"16x8 GPUs gang", {.nodes = 16, .gpus_per_node = 8, .gang = true}},
     };
     struct scale_layout lay;
     struct stock_model m = {0};

@@ -27,6 +27,7 @@ struct placer {
     struct zn_placement *out;
     struct fit *fits; /* scratch, one per node */
     struct zn_error *err;
+    int64_t wide_opens_at; /* the wait rule: when spine and anywhere candidates open, 0 now */
 };
 
 const char *zn_scope_name(enum zn_scope scope)
@@ -44,6 +45,11 @@ const char *zn_scope_name(enum zn_scope scope)
         return "anywhere";
     }
     return "?";
+}
+
+bool zn_scope_is_wide(enum zn_scope scope)
+{
+    return scope == ZN_SCOPE_SPINE || scope == ZN_SCOPE_ANY;
 }
 
 static bool fits_node(const struct placer *p, size_t node)
@@ -210,7 +216,9 @@ static int add_candidate(struct placer *p, enum zn_scope scope, unsigned level, 
         }
     }
     cand = &p->out->list[p->out->count++];
-    *cand = (struct zn_candidate){scope, level, where, domain, chosen, want, left_free};
+    *cand = (struct zn_candidate){
+        scope,  level, where,     domain,
+        chosen, want,  left_free, zn_scope_is_wide(scope) ? p->wide_opens_at : 0};
     return 0;
 }
 
@@ -303,11 +311,54 @@ static int add_anywhere(struct placer *p)
     return rc;
 }
 
+/* Whether some block or leaf switch has enough usable nodes with the GPUs, busy or not: else a
+ * wait for one could never end in a tighter placement. */
+static bool narrow_domain_could_hold(const struct placer *p)
+{
+    const struct zn_domain *dom;
+
+    for (size_t d = 0; d < p->c->block_count + p->c->switch_count; d++) {
+        size_t enough = 0;
+
+        if (d < p->c->block_count) {
+            dom = &p->c->blocks[d];
+        } else {
+            if (p->c->switches[d - p->c->block_count].level != 0)
+                continue;
+            dom = &p->c->switches[d - p->c->block_count].domain;
+        }
+        for (size_t i = 0; i < dom->node_count && enough < p->r->nodes; i++) {
+            size_t n = dom->nodes[i];
+            if ((!p->usable || p->usable[n]) && p->c->nodes[n].gpus_total >= p->r->gpus_per_node)
+                enough++;
+        }
+        if (enough >= p->r->nodes)
+            return true;
+    }
+    return false;
+}
+
+/* The wait rule (place.h): when the wide candidates open, 0 when they are open now. */
+static int64_t wide_opens_at(const struct placer *p)
+{
+    const struct zn_job_request *r = p->r;
+    int64_t opens;
+
+    if (!r->gang || r->leaf_wait == 0)
+        return 0;
+    opens = r->eligible_at > INT64_MAX - (int64_t)r->leaf_wait
+                ? INT64_MAX
+                : r->eligible_at + (int64_t)r->leaf_wait;
+    if (r->now >= opens || !narrow_domain_could_hold(p))
+        return 0;
+    return opens;
+}
+
 int zn_place(const struct zn_cluster *c, const unsigned char *usable,
              const struct zn_job_request *r, size_t max_candidates, struct zn_placement *out,
              struct zn_error *err)
 {
-    struct placer p = {c, usable, r, max_candidates, out, NULL, err};
+    struct placer p = {c, usable, r, max_candidates, out, NULL, err, 0};
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
@@ -331,6 +382,11 @@ int zn_place(const struct zn_cluster *c, const unsigned char *usable,
     if (r->gang) {
         if (add_scope(&p, ZN_SCOPE_BLOCK, 0) < 0 || add_scope(&p, ZN_SCOPE_LEAF, 0) < 0)
             goto out;
+        p.wide_opens_at = out->wide_opens_at = wide_opens_at(&p);
+        if (p.wide_opens_at && !r->plan_ahead) {
+            rc = 0;
+            goto out;
+        }
         for (unsigned level = 1; level <= c->top_level; level++)
             if (add_scope(&p, ZN_SCOPE_SPINE, level) < 0)
                 goto out;

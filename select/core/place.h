@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "runtime/error.h"
 #include "select/core/cluster.h"
@@ -13,6 +14,9 @@
  *   next: one node, one NVLink block, one leaf switch, one switch of each level above, then
  *   anywhere. Within a level the domain left with the fewest free GPUs wins (best fit), and
  *   within the domain the nodes with the fewest free GPUs that still fit.
+ *   A gang may be held to one leaf switch or tighter for a while (the wait rule below): the
+ *   wider candidates then open only once it has waited leaf_wait seconds, so a gang waits a
+ *   bounded time for a tight domain and never forever.
  * - any other GPU job gets best-fit GPU packing: the nodes with the fewest free GPUs that
  *   still fit, wherever they are, so that whole nodes and whole switches stay free for gangs.
  * Ties go to the lower index, so the same cluster and request always give the same answer. */
@@ -29,6 +33,18 @@ struct zn_job_request {
     unsigned nodes;         /* exactly this many nodes, at least 1 */
     unsigned gpus_per_node; /* GPUs the job takes on each node */
     bool gang;
+    /* The wait rule, for gangs. Times in seconds on one clock (slurmctld: time(NULL); the
+     * simulator: its own). A gang that became eligible at eligible_at is offered only node,
+     * block and leaf candidates while now < eligible_at + leaf_wait; leaf_wait 0 means no
+     * wait. The wait is skipped when no block or leaf among the usable nodes could ever hold
+     * the job (by total GPUs): waiting could not help it. */
+    unsigned leaf_wait;
+    int64_t eligible_at;
+    int64_t now;
+    /* List the wider candidates even while the wait holds them back, each marked with the
+     * time it opens (backfill plans ahead: a spine start after the wait can beat a leaf that
+     * frees later). */
+    bool plan_ahead;
 };
 
 struct zn_candidate {
@@ -39,11 +55,16 @@ struct zn_candidate {
     size_t *nodes;                  /* the chosen nodes, ascending */
     size_t count;
     unsigned long left_free; /* free GPUs left in the domain after this job */
+    int64_t opens_at;        /* the wait rule lets the job start here from then on; 0: now */
 };
 
 struct zn_placement {
     struct zn_candidate *list; /* best first */
     size_t count;
+    /* The wait rule held spine and anywhere candidates back (left out, or with plan_ahead
+     * listed with opens_at): until wide_opens_at the job starts in a leaf or tighter, or
+     * waits. 0 when nothing was held back. */
+    int64_t wide_opens_at;
 };
 
 /* Rank up to max_candidates node sets for r. usable[i] (NULL: every node) says whether node i
@@ -56,6 +77,9 @@ int zn_place(const struct zn_cluster *c, const unsigned char *usable,
 void zn_placement_free(struct zn_placement *p);
 
 const char *zn_scope_name(enum zn_scope scope);
+
+/* Whether a scope is wider than one leaf switch (held back by the wait rule). */
+bool zn_scope_is_wide(enum zn_scope scope);
 
 /* Free GPUs on nodes that are neither idle nor full: what small jobs strand. */
 unsigned long zn_cluster_stranded_gpus(const struct zn_cluster *c);

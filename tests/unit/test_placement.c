@@ -276,7 +276,7 @@ static struct zn_cluster *two_leaves(void)
 static void place(const struct zn_cluster *c, const unsigned char *usable, unsigned nodes,
                   unsigned gpus, bool gang, size_t max, struct zn_placement *out)
 {
-    struct zn_job_request r = {nodes, gpus, gang};
+    struct zn_job_request r = {.nodes = nodes, .gpus_per_node = gpus, .gang = gang};
     struct zn_error err;
 
     ck_assert_msg(zn_place(c, usable, &r, max, out, &err) == 0, "%s", err.text);
@@ -367,6 +367,143 @@ START_TEST(gang_falls_back_level_by_level)
     ck_assert_int_eq(zn_cluster_set_free(c, 1, 8, &err), 0);
     place(c, NULL, 3, 8, true, 8, &p);
     ck_assert_uint_eq(p.count, 1);
+    zn_placement_free(&p);
+    zn_cluster_free(c);
+}
+END_TEST
+
+/* Two leaves of four nodes, one idle node in each (n1, n5): a 2x8 gang fits only across them. */
+static struct zn_cluster *spine_only_now(void)
+{
+    static const unsigned free_gpus[] = {8, 0, 2, 0, 8, 0, 0, 4};
+    struct zn_cluster *c = cluster_of(8, free_gpus);
+
+    load(c, "SwitchName=leaf1 Nodes=n[1-4]\nSwitchName=leaf2 Nodes=n[5-8]\n"
+            "SwitchName=spine Switches=leaf[1-2]\n");
+    return c;
+}
+
+static void place_waiting(const struct zn_cluster *c, const unsigned char *usable, unsigned nodes,
+                          unsigned leaf_wait, int64_t eligible_at, int64_t now, bool plan_ahead,
+                          struct zn_placement *out)
+{
+    struct zn_job_request r = {.nodes = nodes,
+                               .gpus_per_node = 8,
+                               .gang = true,
+                               .leaf_wait = leaf_wait,
+                               .eligible_at = eligible_at,
+                               .now = now,
+                               .plan_ahead = plan_ahead};
+    struct zn_error err;
+
+    ck_assert_msg(zn_place(c, usable, &r, 8, out, &err) == 0, "%s", err.text);
+}
+
+START_TEST(gang_waits_for_a_leaf_then_takes_the_spine)
+{
+    struct zn_cluster *c = spine_only_now();
+    struct zn_error err;
+    struct zn_placement p;
+
+    /* Eligible at 1000 with a 120 s wait: held back until 1120, not a second longer. */
+    place_waiting(c, NULL, 2, 120, 1000, 1000, false, &p);
+    ck_assert_uint_eq(p.count, 0);
+    ck_assert_int_eq(p.wide_opens_at, 1120);
+    zn_placement_free(&p);
+    place_waiting(c, NULL, 2, 120, 1000, 1119, false, &p);
+    ck_assert_uint_eq(p.count, 0);
+    zn_placement_free(&p);
+    place_waiting(c, NULL, 2, 120, 1000, 1120, false, &p);
+    ck_assert_uint_eq(p.count, 1);
+    ck_assert_int_eq(p.list[0].scope, ZN_SCOPE_SPINE);
+    ck_assert_str_eq(names(c, &p.list[0]), "n1 n5");
+    ck_assert_int_eq(p.list[0].opens_at, 0);
+    ck_assert_int_eq(p.wide_opens_at, 0);
+    zn_placement_free(&p);
+
+    /* A leaf that frees within the wait is taken at once. */
+    ck_assert_int_eq(zn_cluster_set_free(c, 2, 8, &err), 0);
+    place_waiting(c, NULL, 2, 120, 1000, 1010, false, &p);
+    ck_assert_uint_eq(p.count, 1);
+    ck_assert_int_eq(p.list[0].scope, ZN_SCOPE_LEAF);
+    ck_assert_str_eq(names(c, &p.list[0]), "n1 n3");
+    ck_assert_int_eq(p.list[0].opens_at, 0);
+    zn_placement_free(&p);
+    zn_cluster_free(c);
+}
+END_TEST
+
+START_TEST(backfill_sees_when_the_spine_opens)
+{
+    struct zn_cluster *c = spine_only_now();
+    struct zn_error err;
+    struct zn_placement p;
+
+    place_waiting(c, NULL, 2, 120, 1000, 1030, true, &p);
+    ck_assert_uint_eq(p.count, 1);
+    ck_assert_int_eq(p.list[0].scope, ZN_SCOPE_SPINE);
+    ck_assert_int_eq(p.list[0].opens_at, 1120);
+    ck_assert_int_eq(p.wide_opens_at, 1120);
+    zn_placement_free(&p);
+    /* A leaf open now comes first; the spine's own choice is the same two nodes, so it is not
+     * listed twice. */
+    ck_assert_int_eq(zn_cluster_set_free(c, 2, 8, &err), 0);
+    place_waiting(c, NULL, 2, 120, 1000, 1030, true, &p);
+    ck_assert_uint_eq(p.count, 1);
+    ck_assert_int_eq(p.list[0].scope, ZN_SCOPE_LEAF);
+    ck_assert_int_eq(p.list[0].opens_at, 0);
+    ck_assert_int_eq(p.wide_opens_at, 1120);
+    zn_placement_free(&p);
+    zn_cluster_free(c);
+}
+END_TEST
+
+START_TEST(no_wait_where_waiting_cannot_help)
+{
+    struct zn_cluster *c = spine_only_now();
+    unsigned char usable[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    struct zn_job_request packing = {
+        .nodes = 2, .gpus_per_node = 8, .leaf_wait = 120, .eligible_at = 1000, .now = 1000};
+    struct zn_error err;
+    struct zn_placement p;
+
+    /* No wait asked for. */
+    place_waiting(c, NULL, 2, 0, 1000, 1000, false, &p);
+    ck_assert_uint_eq(p.count, 1);
+    ck_assert_int_eq(p.wide_opens_at, 0);
+    zn_placement_free(&p);
+    /* Five nodes: no leaf has them, even idle. */
+    ck_assert_int_eq(zn_cluster_set_free(c, 1, 8, &err), 0);
+    ck_assert_int_eq(zn_cluster_set_free(c, 2, 8, &err), 0);
+    ck_assert_int_eq(zn_cluster_set_free(c, 3, 8, &err), 0);
+    ck_assert_int_eq(zn_cluster_set_free(c, 5, 8, &err), 0);
+    place_waiting(c, NULL, 5, 120, 1000, 1000, false, &p);
+    ck_assert_uint_eq(p.count, 1);
+    ck_assert_int_eq(p.list[0].scope, ZN_SCOPE_SPINE);
+    zn_placement_free(&p);
+    /* The job may use only one node of each leaf (partition, features, exclusions). */
+    ck_assert_int_eq(zn_cluster_set_free(c, 1, 0, &err), 0);
+    ck_assert_int_eq(zn_cluster_set_free(c, 2, 0, &err), 0);
+    ck_assert_int_eq(zn_cluster_set_free(c, 3, 0, &err), 0);
+    usable[1] = usable[2] = usable[3] = usable[5] = usable[6] = usable[7] = 0;
+    place_waiting(c, usable, 2, 120, 1000, 1000, false, &p);
+    ck_assert_uint_eq(p.count, 1);
+    ck_assert_str_eq(names(c, &p.list[0]), "n1 n5");
+    zn_placement_free(&p);
+    usable[6] = 1; /* n7 is busy now, but leaf2 could hold the job once it frees */
+    place_waiting(c, usable, 2, 120, 1000, 1000, false, &p);
+    ck_assert_uint_eq(p.count, 0);
+    ck_assert_int_eq(p.wide_opens_at, 1120);
+    zn_placement_free(&p);
+    /* Packing jobs never wait. */
+    ck_assert_int_eq(zn_place(c, NULL, &packing, 8, &p, &err), 0);
+    ck_assert_uint_eq(p.count, 1);
+    ck_assert_int_eq(p.list[0].scope, ZN_SCOPE_ANY);
+    zn_placement_free(&p);
+    /* A clock far out does not wrap the wait into the past. */
+    place_waiting(c, usable, 2, 120, INT64_MAX - 5, INT64_MAX - 1, false, &p);
+    ck_assert_uint_eq(p.count, 0);
+    ck_assert_int_eq(p.wide_opens_at, INT64_MAX);
     zn_placement_free(&p);
     zn_cluster_free(c);
 }
@@ -501,7 +638,7 @@ START_TEST(candidates_are_capped_and_distinct)
 {
     struct zn_cluster *c = two_leaves();
     struct zn_placement p;
-    struct zn_job_request r = {0, 8, true};
+    struct zn_job_request r = {.nodes = 0, .gpus_per_node = 8, .gang = true};
     struct zn_error err;
 
     place(c, NULL, 2, 8, true, 1, &p);
@@ -662,6 +799,9 @@ int main(void)
     tcase_add_test(tc, gang_prefers_the_tighter_leaf);
     tcase_add_test(tc, gang_falls_back_level_by_level);
     tcase_add_test(tc, gang_above_leaves_touches_few_leaves);
+    tcase_add_test(tc, gang_waits_for_a_leaf_then_takes_the_spine);
+    tcase_add_test(tc, backfill_sees_when_the_spine_opens);
+    tcase_add_test(tc, no_wait_where_waiting_cannot_help);
     tcase_add_test(tc, best_fit_matches_a_full_sort);
     tcase_add_test(tc, nvlink_blocks_come_before_leaves);
     tcase_add_test(tc, single_gpu_jobs_are_packed_best_fit);
