@@ -7,12 +7,14 @@
 # from slurmctld's own job completion log, then the Zenith/stock ratios.
 #
 #   bench/trace-replay.sh [--nodes N] [--leaf-size N] [--from S] [--span S]
-#                         [--one-node-every K] [--time-scale X] [--keep DIR]
+#                         [--one-node-every K] [--time-scale X] [--leaf-wait S] [--keep DIR]
 #
 # --nodes (default 32) and --leaf-size (default 8) shape the cluster: nodes of 8 GPUs with the
 # CPUs of an 8xH100 server (tests/fixtures), leaf switches of --leaf-size nodes under one spine.
 # --from, --span, --one-node-every and --time-scale choose the slice (bench/trace-replay plan
-# --help). --keep DIR keeps the plan, topology.conf, and both runs' job completion logs and
+# --help). --leaf-wait S is the gangs' wait for a leaf switch under Zenith in the trace's
+# seconds (zenith_gang_leaf_wait, divided by the time scale like every other time; default
+# 600). --keep DIR keeps the plan, topology.conf, and both runs' job completion logs and
 # slurmctld logs there. Needs root and a tree built with --with-slurm-source; skips (exit 77)
 # without ../shared/fixtures.
 set -euo pipefail
@@ -23,8 +25,8 @@ plugins=$build/select/.libs
 traces=${ZENITH_SHARED_FIXTURES:-$src/../shared/fixtures}/traces/philly
 trace=$traces/chronus_trace_job_Philly_MIX1.csv
 
-nodes=32 leaf_size=8 scale=10 keep="" plan_args=()
-usage() { sed -n '9,17p' "$0" | sed 's/^# \{0,1\}//'; }
+nodes=32 leaf_size=8 scale=10 leaf_wait=600 keep="" plan_args=()
+usage() { sed -n '9,19p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
     --nodes) nodes=${2:?--nodes needs a value}; plan_args+=(--nodes "$2"); shift 2 ;;
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
         plan_args+=("$1" "${2:?$1 needs a value}")
         shift 2
         ;;
+    --leaf-wait) leaf_wait=${2:?--leaf-wait needs a value}; shift 2 ;;
     --keep) keep=${2:?--keep needs a directory}; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "zenith: trace-replay.sh: unknown argument '$1'; see --help" >&2; exit 2 ;;
@@ -41,6 +44,10 @@ while [ $# -gt 0 ]; do
 done
 [[ "$nodes" =~ ^[0-9]+$ ]] && [ "$nodes" -ge 2 ] && [ "$nodes" -le 64 ] ||
     { echo "zenith: --nodes takes 2 to 64 nodes (zenith-cluster's range), not '$nodes'" >&2; exit 2; }
+[[ "$leaf_wait" =~ ^[0-9]+$ ]] ||
+    { echo "zenith: --leaf-wait takes whole seconds of the trace, not '$leaf_wait'" >&2; exit 2; }
+[[ "$scale" =~ ^[0-9]+$ ]] && [ "$scale" -ge 1 ] ||
+    { echo "zenith: --time-scale takes a whole number from 1, not '$scale'" >&2; exit 2; }
 if [ ! -r "$trace" ]; then
     echo "skipped: no ../shared fixtures"
     exit 77
@@ -69,7 +76,7 @@ replay_run() {
     # of Zenith's select plugin logged (cons_tres logs its own under the flag).
     bench_cluster_up "$nodes" "JobCompType=jobcomp/filetxt
 JobCompLoc=$jobcomp
-SchedulerParameters=bf_interval=1,bf_resolution=1
+SchedulerParameters=bf_interval=1,bf_resolution=1,zenith_gang_leaf_wait=$(((leaf_wait + scale / 2) / scale))
 DebugFlags=SelectType
 SlurmctldDebug=verbose"
     t0=$(date +%s%N)

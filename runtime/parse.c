@@ -136,6 +136,19 @@ int zn_parse_count(const char *what, const char *text, unsigned max, unsigned *o
     return 0;
 }
 
+int zn_parse_seconds(const char *what, const char *text, unsigned max, unsigned *out,
+                     struct zn_error *err)
+{
+    const char *p = text;
+    uint64_t value;
+
+    if (!text || zn_parse_digits(&p, &value) < 0 || *p || value > max)
+        return zn_fail(err, "%s=%s is not a number of seconds from 0 to %u; give e.g. %s=120", what,
+                       text ? text : "", max, what);
+    *out = (unsigned)value;
+    return 0;
+}
+
 int zn_parse_size(const char *what, const char *text, uint64_t *out, struct zn_error *err)
 {
     const char *p = text;

@@ -31,6 +31,11 @@ int zn_parse_index_list_within(const char *what, const char *text, unsigned max_
 int zn_parse_count(const char *what, const char *text, unsigned max, unsigned *out,
                    struct zn_error *err);
 
+/* A duration in whole seconds, 0 allowed: "120" -> 120; refuses units, signs and values above
+ * max. */
+int zn_parse_seconds(const char *what, const char *text, unsigned max, unsigned *out,
+                     struct zn_error *err);
+
 /* A byte size with an optional binary unit: "8G", "512M", "1073741824", "2MiB", "4GB" all use
  * powers of 1024 (K, M, G, T). Refuses 0 and overflow. */
 int zn_parse_size(const char *what, const char *text, uint64_t *out, struct zn_error *err);

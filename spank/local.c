@@ -14,11 +14,17 @@ int zn_local_init_post_opt(spank_t sp)
 {
     struct zn_request_opts opts;
     struct zn_error err;
-    char gang[16];
+    char gang[16], wait[16];
 
     if (zn_spank_resolve_options(zn_args_cli(), zn_env_read_getenv, NULL, zn_spank_settings(),
                                  &opts, &err) < 0) {
         slurm_error("%s", err.text);
+        return -1;
+    }
+    if (opts.given[ZN_OPT_GANG_WAIT] && !opts.given[ZN_OPT_GANG]) {
+        slurm_error("zenith: %s is the wait of a --zenith-gang job for a leaf switch; add "
+                    "--zenith-gang or drop %s",
+                    opts.source[ZN_OPT_GANG_WAIT], opts.source[ZN_OPT_GANG_WAIT]);
         return -1;
     }
     if (!opts.given[ZN_OPT_GANG])
@@ -39,6 +45,14 @@ int zn_local_init_post_opt(spank_t sp)
     if (spank_job_control_setenv(sp, "ZENITH_GANG", gang, 1) != ESPANK_SUCCESS) {
         slurm_error("zenith: cannot record --zenith-gang for the scheduler; the job was not "
                     "submitted");
+        return -1;
+    }
+    if (!opts.given[ZN_OPT_GANG_WAIT])
+        return 0;
+    snprintf(wait, sizeof(wait), "%u", opts.gang_wait);
+    if (spank_job_control_setenv(sp, "ZENITH_GANG_WAIT", wait, 1) != ESPANK_SUCCESS) {
+        slurm_error("zenith: cannot record --zenith-gang-wait for the scheduler; the job was "
+                    "not submitted");
         return -1;
     }
     return 0;

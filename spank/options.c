@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "runtime/parse.h"
+#include "select/core/gang.h"
 #include "spank/options.h"
 
 const struct zn_option_spec zn_options[ZN_OPT_COUNT] = {
@@ -24,6 +25,11 @@ const struct zn_option_spec zn_options[ZN_OPT_COUNT] = {
                           "Zenith: reserve SIZE of huge pages per node (e.g. 8G or 4G:1G) on the "
                           "NUMA nodes of the node's tasks for the job's lifetime.",
                           "ZENITH_HUGEPAGES", false},
+    [ZN_OPT_GANG_WAIT] = {"zenith-gang-wait", "SECONDS",
+                          "Zenith gang job: wait up to SECONDS for one leaf switch (or tighter) "
+                          "before spanning switches; 0 takes the first fit. Default: the site's "
+                          "(zenith_gang_leaf_wait).",
+                          "ZENITH_GANG_WAIT", false},
 };
 
 int zn_option_set(struct zn_request_opts *opts, enum zn_option_id id, const char *what,
@@ -55,6 +61,11 @@ int zn_option_set(struct zn_request_opts *opts, enum zn_option_id id, const char
         break;
     case ZN_OPT_HUGEPAGES:
         if (zn_hugepages_parse(what, value, &opts->hugepage_bytes, &opts->hugepage_size, err) < 0)
+            return -1;
+        break;
+    case ZN_OPT_GANG_WAIT:
+        /* The site's maximum is job_submit's to enforce: it is in slurm.conf, not here. */
+        if (zn_parse_seconds(what, value, ZN_GANG_LEAF_WAIT_LIMIT, &opts->gang_wait, err) < 0)
             return -1;
         break;
     default:

@@ -11,7 +11,14 @@
 
 /* Every user-facing Zenith option, in one table: its sbatch/srun/salloc name, its ZENITH_*
  * environment form (the command line wins), and how its value is parsed. Plain C, no Slurm. */
-enum zn_option_id { ZN_OPT_GANG, ZN_OPT_BIND, ZN_OPT_MEM, ZN_OPT_HUGEPAGES, ZN_OPT_COUNT };
+enum zn_option_id {
+    ZN_OPT_GANG,
+    ZN_OPT_BIND,
+    ZN_OPT_MEM,
+    ZN_OPT_HUGEPAGES,
+    ZN_OPT_GANG_WAIT,
+    ZN_OPT_COUNT
+};
 
 struct zn_option_spec {
     const char *name;    /* without the leading "--" */
@@ -28,6 +35,7 @@ struct zn_request_opts {
     bool given[ZN_OPT_COUNT];
     char source[ZN_OPT_COUNT][32]; /* where each given value came from, for messages */
     unsigned gang;                 /* 0: the whole job is the gang */
+    unsigned gang_wait;            /* seconds a gang waits for a leaf switch */
     enum zn_bind bind;
     bool bind_mode_given; /* false for ",verbose" alone: report, keep the site's mode */
     bool verbose;

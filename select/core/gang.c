@@ -13,15 +13,94 @@
 #define ZN_GANG_NODES_MAX 65536
 #define ZN_GANG_GPUS_MAX  1024
 
-int zn_gang_validate(const struct zn_gang_job *job, struct zn_gang *out, bool *set_nodes,
-                     struct zn_error *err)
+int zn_gang_wait_limits_parse(const char *sched_params, struct zn_gang_wait_limits *out,
+                              struct zn_error *err)
 {
-    unsigned size = 0, nodes;
+    static const char prefix[] = "zenith_";
+    struct zn_gang_wait_limits read = {ZN_GANG_LEAF_WAIT_DEFAULT, ZN_GANG_LEAF_WAIT_MAX_DEFAULT};
+    bool wait_given = false;
+    char *copy = NULL, *item, *save = NULL;
+    int rc = -1;
+
+    *out = read;
+    if (!sched_params)
+        return 0;
+    copy = strdup(sched_params);
+    if (!copy)
+        return zn_fail(err, "out of memory reading SchedulerParameters");
+    for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq;
+
+        if (strncmp(item, prefix, sizeof(prefix) - 1) != 0)
+            continue; /* Slurm's own */
+        eq = strchr(item, '=');
+        if (eq)
+            *eq = '\0';
+        if (strcmp(item, "zenith_gang_leaf_wait") == 0 && eq) {
+            if (zn_parse_seconds("SchedulerParameters zenith_gang_leaf_wait", eq + 1,
+                                 ZN_GANG_LEAF_WAIT_LIMIT, &read.leaf_wait, err) < 0)
+                goto out;
+            wait_given = true;
+        } else if (strcmp(item, "zenith_gang_leaf_wait_max") == 0 && eq) {
+            if (zn_parse_seconds("SchedulerParameters zenith_gang_leaf_wait_max", eq + 1,
+                                 ZN_GANG_LEAF_WAIT_LIMIT, &read.leaf_wait_max, err) < 0)
+                goto out;
+        } else {
+            zn_fail(err,
+                    "SchedulerParameters: unknown Zenith key %s%s; Zenith knows "
+                    "zenith_gang_leaf_wait=S and zenith_gang_leaf_wait_max=S",
+                    item, eq ? "=..." : " (without a value)");
+            goto out;
+        }
+    }
+    if (read.leaf_wait > read.leaf_wait_max) {
+        if (wait_given) {
+            zn_fail(err,
+                    "SchedulerParameters: zenith_gang_leaf_wait=%u is above "
+                    "zenith_gang_leaf_wait_max=%u; lower the wait or raise the maximum",
+                    read.leaf_wait, read.leaf_wait_max);
+            goto out;
+        }
+        read.leaf_wait = read.leaf_wait_max; /* a lower max alone lowers the default too */
+    }
+    *out = read;
+    rc = 0;
+out:
+    free(copy);
+    return rc;
+}
+
+unsigned zn_gang_leaf_wait(const struct zn_gang *gang, const struct zn_gang_wait_limits *limits)
+{
+    unsigned wait = gang->leaf_wait_given ? gang->leaf_wait : limits->leaf_wait;
+
+    return wait < limits->leaf_wait_max ? wait : limits->leaf_wait_max;
+}
+
+int zn_gang_validate(const struct zn_gang_job *job, const struct zn_gang_wait_limits *limits,
+                     struct zn_gang *out, bool *set_nodes, struct zn_error *err)
+{
+    unsigned size = 0, nodes, leaf_wait = 0;
     uint64_t per_node;
 
     *set_nodes = false;
-    if (!job->gang)
+    if (!job->gang) {
+        if (job->leaf_wait)
+            return zn_fail(err, "--zenith-gang-wait is the wait of a --zenith-gang job for a "
+                                "leaf switch; add --zenith-gang or drop --zenith-gang-wait");
         return 0;
+    }
+    if (job->leaf_wait) {
+        if (zn_parse_seconds("--zenith-gang-wait", job->leaf_wait, ZN_GANG_LEAF_WAIT_LIMIT,
+                             &leaf_wait, err) < 0)
+            return -1;
+        if (leaf_wait > limits->leaf_wait_max)
+            return zn_fail(err,
+                           "--zenith-gang-wait=%u is longer than this site allows (%u s, "
+                           "zenith_gang_leaf_wait_max in SchedulerParameters); ask for %u or "
+                           "less",
+                           leaf_wait, limits->leaf_wait_max, limits->leaf_wait_max);
+    }
     if (strcmp(job->gang, "job") != 0 &&
         zn_parse_count("--zenith-gang", job->gang, ZN_GANG_NODES_MAX, &size, err) < 0)
         return -1;
@@ -70,12 +149,19 @@ int zn_gang_validate(const struct zn_gang_job *job, struct zn_gang *out, bool *s
                        per_node);
     out->nodes = nodes;
     out->gpus_per_node = (unsigned)per_node;
+    out->leaf_wait_given = job->leaf_wait != NULL;
+    out->leaf_wait = leaf_wait;
     return 1;
 }
 
 void zn_gang_stamp_format(const struct zn_gang *gang, char *buf, size_t len)
 {
-    snprintf(buf, len, ZN_GANG_STAMP "nodes=%u,gpus-per-node=%u", gang->nodes, gang->gpus_per_node);
+    if (gang->leaf_wait_given)
+        snprintf(buf, len, ZN_GANG_STAMP "nodes=%u,gpus-per-node=%u,leaf-wait=%u", gang->nodes,
+                 gang->gpus_per_node, gang->leaf_wait);
+    else
+        snprintf(buf, len, ZN_GANG_STAMP "nodes=%u,gpus-per-node=%u", gang->nodes,
+                 gang->gpus_per_node);
 }
 
 int zn_gang_stamp_find(const char *admin_comment, struct zn_gang *out)
@@ -90,8 +176,22 @@ int zn_gang_stamp_find(const char *admin_comment, struct zn_gang *out)
     for (p = strstr(admin_comment, ZN_GANG_STAMP); p; p = strstr(p + 1, ZN_GANG_STAMP)) {
         if (p != admin_comment && p[-1] != ' ')
             continue;
-        if (sscanf(p, ZN_GANG_STAMP "nodes=%u,gpus-per-node=%u%n", &nodes, &gpus, &used) == 2 &&
-            (p[used] == '\0' || p[used] == ' ') && nodes >= 2 && gpus >= 1) {
+        if (sscanf(p, ZN_GANG_STAMP "nodes=%u,gpus-per-node=%u%n", &nodes, &gpus, &used) != 2 ||
+            nodes < 2 || gpus < 1)
+            continue;
+        out->leaf_wait_given = false;
+        out->leaf_wait = 0;
+        if (strncmp(p + used, ",leaf-wait=", 11) == 0) {
+            const char *q = p + used + 11;
+            uint64_t wait;
+
+            if (zn_parse_digits(&q, &wait) < 0 || wait > ZN_GANG_LEAF_WAIT_LIMIT)
+                continue;
+            out->leaf_wait_given = true;
+            out->leaf_wait = (unsigned)wait;
+            used = (int)(q - p);
+        }
+        if (p[used] == '\0' || p[used] == ' ') {
             out->nodes = nodes;
             out->gpus_per_node = gpus;
             return 1;

@@ -14,8 +14,9 @@
  * trust only the stamp. */
 
 #define ZN_GANG_ENV        "ZENITH_GANG"
+#define ZN_GANG_WAIT_ENV   "ZENITH_GANG_WAIT"
 #define ZN_GANG_STAMP      "zenith-gang:"
-#define ZN_GANG_STAMP_SIZE 64
+#define ZN_GANG_STAMP_SIZE 80
 
 /* What job_submit knows of a job at submission; 0 means "not given". */
 struct zn_gang_job {
@@ -25,23 +26,47 @@ struct zn_gang_job {
     uint64_t gpus_per_node; /* --gpus-per-node, --gres=gpu:N */
     uint64_t gpus_per_job;  /* --gpus */
     bool other_gpu_form;    /* GPUs per task or per socket: no fixed count per node */
+    const char *leaf_wait;  /* ZENITH_GANG_WAIT's value (--zenith-gang-wait), NULL when absent */
 };
 
 /* The accepted request. */
 struct zn_gang {
     unsigned nodes;
     unsigned gpus_per_node;
+    bool leaf_wait_given; /* the job asked for its own leaf wait (else the site's default) */
+    unsigned leaf_wait;   /* seconds */
 };
+
+/* The site's wait rule (place.h), from SchedulerParameters: zenith_gang_leaf_wait=S is the
+ * leaf wait of a gang that does not ask for its own, zenith_gang_leaf_wait_max=S the most a
+ * gang may ask for (and the cap on every wait, so lowering it applies to queued jobs too). */
+struct zn_gang_wait_limits {
+    unsigned leaf_wait;
+    unsigned leaf_wait_max;
+};
+#define ZN_GANG_LEAF_WAIT_DEFAULT     120
+#define ZN_GANG_LEAF_WAIT_MAX_DEFAULT 3600
+#define ZN_GANG_LEAF_WAIT_LIMIT       (7 * 24 * 3600) /* a week: anything longer is a typo */
+
+/* Reads the zenith_ keys of a SchedulerParameters string (NULL: the defaults); Slurm's own
+ * keys are left alone. -1 naming the key and value on a bad number, an unknown zenith_ key or
+ * a default above the maximum; *out then holds the defaults. */
+int zn_gang_wait_limits_parse(const char *sched_params, struct zn_gang_wait_limits *out,
+                              struct zn_error *err);
+
+/* The leaf wait a stamped gang gets now: its own or the site's default, capped by the max. */
+unsigned zn_gang_leaf_wait(const struct zn_gang *gang, const struct zn_gang_wait_limits *limits);
 
 /* 1 and *out filled when the job asks for a gang that makes sense, 0 when it does not ask,
  * -1 with a message for the user naming --zenith-gang when it asks for nonsense: a bad value,
  * no GPUs, fewer than two nodes, a node range, a gang size other than the node count, GPUs
- * that do not divide evenly among the nodes. When the job gives no node count the gang size
- * becomes it; *set_nodes then says so. */
-int zn_gang_validate(const struct zn_gang_job *job, struct zn_gang *out, bool *set_nodes,
-                     struct zn_error *err);
+ * that do not divide evenly among the nodes; or naming --zenith-gang-wait for a wait that is
+ * not a number of seconds, is above limits->leaf_wait_max, or comes without --zenith-gang.
+ * When the job gives no node count the gang size becomes it; *set_nodes then says so. */
+int zn_gang_validate(const struct zn_gang_job *job, const struct zn_gang_wait_limits *limits,
+                     struct zn_gang *out, bool *set_nodes, struct zn_error *err);
 
-/* "zenith-gang:nodes=4,gpus-per-node=8" */
+/* "zenith-gang:nodes=4,gpus-per-node=8", with ",leaf-wait=S" when the job asked for one */
 void zn_gang_stamp_format(const struct zn_gang *gang, char *buf, size_t len);
 
 /* 1 and *out filled when admin_comment carries a well-formed stamp, else 0 (NULL is fine). */

@@ -209,7 +209,9 @@ static int add_candidate(struct placer *p, enum zn_scope scope, unsigned level, 
     for (size_t i = 0; i < want; i++)
         chosen[i] = p->fits[i].node;
     qsort(chosen, want, sizeof(*chosen), zn_compare_node_index);
-    for (size_t i = 0; i < p->out->count; i++) {
+    /* Backfill tests whole domains: a spine whose best nodes are a leaf's is still a domain of
+     * its own there. */
+    for (size_t i = 0; i < p->out->count && !p->r->plan_ahead; i++) {
         if (same_nodes(&p->out->list[i], chosen, want)) {
             free(chosen);
             return 0;
@@ -379,6 +381,10 @@ int zn_place(const struct zn_cluster *c, const unsigned char *usable,
         rc = add_single_nodes(&p);
         goto out;
     }
+    /* Backfill always gets the whole cluster as its last domain: cons_tres's earliest start
+     * anywhere, however many leaves fill the list before it. */
+    if (r->plan_ahead && max_candidates > 1)
+        p.max = max_candidates - 1;
     if (r->gang) {
         if (add_scope(&p, ZN_SCOPE_BLOCK, 0) < 0 || add_scope(&p, ZN_SCOPE_LEAF, 0) < 0)
             goto out;
@@ -391,6 +397,7 @@ int zn_place(const struct zn_cluster *c, const unsigned char *usable,
             if (add_scope(&p, ZN_SCOPE_SPINE, level) < 0)
                 goto out;
     }
+    p.max = max_candidates;
     rc = add_anywhere(&p);
 out:
     free(p.fits);

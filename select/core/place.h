@@ -41,9 +41,11 @@ struct zn_job_request {
     unsigned leaf_wait;
     int64_t eligible_at;
     int64_t now;
-    /* List the wider candidates even while the wait holds them back, each marked with the
-     * time it opens (backfill plans ahead: a spine start after the wait can beat a leaf that
-     * frees later). */
+    /* Backfill: list the wider candidates even while the wait holds them back, each marked
+     * with the time it opens (a spine start after the wait can beat a leaf that frees later),
+     * and list every domain that fits, even where its best nodes are an earlier candidate's
+     * (backfill offers cons_tres the whole domain); the last of max_candidates is kept for
+     * anywhere, the whole cluster. */
     bool plan_ahead;
 };
 

@@ -3,13 +3,15 @@
 #include "config.h" /* Slurm's (-iquote): slurm_xlator.h needs its USE_ALIAS */
 
 #include <string.h>
+#include <time.h>
 
 #include "src/common/slurm_xlator.h" /* first, as in Slurm's own plugins */
 
 #include "select/core/gang.h"
 #include "select/slurm-22.05/job.h"
 
-int zn_job_request(const job_record_t *job, uint32_t min_nodes, struct zn_job_request *out,
+int zn_job_request(const job_record_t *job, uint32_t min_nodes,
+                   const struct zn_gang_wait_limits *limits, struct zn_job_request *out,
                    const char **why)
 {
     uint64_t gpus = 0;
@@ -52,6 +54,12 @@ int zn_job_request(const job_record_t *job, uint32_t min_nodes, struct zn_job_re
     /* Only job_submit's stamp makes a gang, and only for the shape it validated. */
     out->gang = zn_gang_stamp_find(job->admin_comment, &gang) == 1 && gang.nodes == min_nodes &&
                 gang.gpus_per_node == out->gpus_per_node;
+    if (out->gang && limits && job->req_switch == 0) {
+        out->leaf_wait = zn_gang_leaf_wait(&gang, limits);
+        out->eligible_at =
+            job->details->begin_time ? job->details->begin_time : job->details->submit_time;
+        out->now = time(NULL);
+    }
     *why = NULL;
     return 1;
 }

@@ -59,6 +59,7 @@ static char *without_stamp(const char *comment)
 extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid, char **err_msg)
 {
     struct zn_gang_job job = {0};
+    struct zn_gang_wait_limits limits;
     struct zn_gang gang;
     struct zn_error err;
     char stamp[ZN_GANG_STAMP_SIZE];
@@ -72,15 +73,20 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid, char **err_
     job_desc->admin_comment = comment;
 
     job.gang = spank_value(job_desc->spank_job_env, job_desc->spank_job_env_size, ZN_GANG_ENV);
-    if (!job.gang)
+    job.leaf_wait =
+        spank_value(job_desc->spank_job_env, job_desc->spank_job_env_size, ZN_GANG_WAIT_ENV);
+    if (!job.gang && !job.leaf_wait)
         return SLURM_SUCCESS;
+    /* Read on every gang submission, so scontrol reconfigure applies at once. */
+    if (zn_gang_wait_limits_parse(slurm_conf.sched_params, &limits, &err) < 0)
+        error("%s; job_submit/zenith uses the defaults meanwhile", err.text);
     job.min_nodes = job_desc->min_nodes == NO_VAL ? 0 : job_desc->min_nodes;
     job.max_nodes = job_desc->max_nodes == NO_VAL ? 0 : job_desc->max_nodes;
     job.gpus_per_node = gpus_in(job_desc->tres_per_node, &unreadable);
     job.gpus_per_job = gpus_in(job_desc->tres_per_job, &unreadable);
     job.other_gpu_form = gpus_in(job_desc->tres_per_task, &unreadable) ||
                          gpus_in(job_desc->tres_per_socket, &unreadable) || unreadable;
-    rc = zn_gang_validate(&job, &gang, &set_nodes, &err);
+    rc = zn_gang_validate(&job, &limits, &gang, &set_nodes, &err);
     if (rc < 0) {
         *err_msg = xstrdup(err.text);
         info("%s (job from uid %u rejected)", err.text, submit_uid);

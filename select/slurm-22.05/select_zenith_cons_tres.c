@@ -75,6 +75,18 @@ static slurm_select_ops_t inner;
 static plugin_context_t *inner_context;
 static pthread_mutex_t view_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct zn_view *view;
+static struct zn_gang_wait_limits wait_limits; /* under view_lock */
+
+/* SchedulerParameters' zenith_ keys; a bad one is logged and the defaults stand. */
+static void read_wait_limits(void)
+{
+    struct zn_error err;
+
+    if (zn_gang_wait_limits_parse(slurm_conf.sched_params, &wait_limits, &err) < 0)
+        error("%s; select/zenith_cons_tres uses the defaults (zenith_gang_leaf_wait=%u, "
+              "zenith_gang_leaf_wait_max=%u) until it is fixed (scontrol reconfigure)",
+              err.text, wait_limits.leaf_wait, wait_limits.leaf_wait_max);
+}
 
 extern int init(void)
 {
@@ -90,6 +102,9 @@ extern int init(void)
               "select_cons_tres.so in PluginDir?");
         return SLURM_ERROR;
     }
+    slurm_mutex_lock(&view_lock);
+    read_wait_limits();
+    slurm_mutex_unlock(&view_lock);
     return SLURM_SUCCESS;
 }
 
@@ -113,6 +128,7 @@ static void rebuild_view(void)
     slurm_mutex_lock(&view_lock);
     zn_view_free(view);
     view = zn_view_build();
+    read_wait_limits();
     slurm_mutex_unlock(&view_lock);
 }
 
@@ -201,7 +217,9 @@ static int run_now(job_record_t *job, const struct zn_job_request *req,
     return SLURM_ERROR;
 }
 
-/* WILL_RUN (backfill): the domain where the job starts first; ties to the narrower. */
+/* WILL_RUN (backfill): the domain where the job starts first; ties to the narrower. A wider
+ * domain the wait rule holds back counts as starting no sooner than it opens, so backfill
+ * reserves the leaf the job will really get when that leaf frees before the wait ends. */
 static int will_run(job_record_t *job, const struct zn_job_request *req,
                     const struct zn_placement *p, bitstr_t *bitmap, uint32_t min_nodes,
                     uint32_t max_nodes, uint32_t req_nodes, uint16_t mode, bitstr_t *exc_cores)
@@ -214,10 +232,15 @@ static int will_run(job_record_t *job, const struct zn_job_request *req,
         bitstr_t *trial = candidate_bitmap(&p->list[i], bitmap, true);
 
         if (inner_test(job, trial, min_nodes, max_nodes, req_nodes, mode, NULL, NULL, exc_cores) ==
-                SLURM_SUCCESS &&
-            (best == p->count || job->start_time < best_start)) {
-            best = i;
-            best_start = job->start_time;
+            SLURM_SUCCESS) {
+            time_t start = job->start_time;
+
+            if (p->list[i].opens_at > start)
+                start = (time_t)p->list[i].opens_at;
+            if (best == p->count || start < best_start) {
+                best = i;
+                best_start = start;
+            }
         }
         FREE_NULL_BITMAP(trial);
     }
@@ -227,9 +250,12 @@ static int will_run(job_record_t *job, const struct zn_job_request *req,
     bitstr_t *trial = candidate_bitmap(&p->list[best], bitmap, true);
     rc = inner_test(job, trial, min_nodes, max_nodes, req_nodes, mode, NULL, NULL, exc_cores);
     if (rc == SLURM_SUCCESS) {
-        log_flag(SELECT_TYPE, "zenith: %pJ gang %ux%u GPUs would start in %s %s at %ld", job,
+        if (job->start_time < best_start)
+            job->start_time = best_start;
+        log_flag(SELECT_TYPE, "zenith: %pJ gang %ux%u GPUs would start in %s %s at %ld%s", job,
                  req->nodes, req->gpus_per_node, zn_scope_name(p->list[best].scope),
-                 p->list[best].where, (long)job->start_time);
+                 p->list[best].where, (long)job->start_time,
+                 p->list[best].opens_at ? " (when its leaf wait ends)" : "");
         bit_copybits(bitmap, trial);
     }
     FREE_NULL_BITMAP(trial);
@@ -241,6 +267,7 @@ extern int select_p_job_test(job_record_t *job_ptr, bitstr_t *bitmap, uint32_t m
                              List preemptee_candidates, List *preemptee_job_list,
                              bitstr_t *exc_core_bitmap)
 {
+    struct zn_gang_wait_limits limits;
     struct zn_job_request req;
     struct zn_placement placement = {0};
     const unsigned char *usable;
@@ -254,12 +281,16 @@ extern int select_p_job_test(job_record_t *job_ptr, bitstr_t *bitmap, uint32_t m
     if (!job_ptr || !bitmap || mode == SELECT_MODE_TEST_ONLY ||
         (preemptee_candidates && list_count(preemptee_candidates)))
         goto plain;
-    if (zn_job_request(job_ptr, min_nodes, &req, &why) != 1)
+    slurm_mutex_lock(&view_lock);
+    limits = wait_limits;
+    slurm_mutex_unlock(&view_lock);
+    if (zn_job_request(job_ptr, min_nodes, &limits, &req, &why) != 1)
         goto plain;
     if (!now && !req.gang) {
         why = "backfill keeps cons_tres's choice for jobs that are not gangs";
         goto plain;
     }
+    req.plan_ahead = !now;
     slurm_mutex_lock(&view_lock);
     if (!view || !(cluster = zn_view_refresh(view, bitmap, now, &usable))) {
         slurm_mutex_unlock(&view_lock);
@@ -279,11 +310,21 @@ extern int select_p_job_test(job_record_t *job_ptr, bitstr_t *bitmap, uint32_t m
         rc = will_run(job_ptr, &req, &placement, bitmap, min_nodes, max_nodes, req_nodes, mode,
                       exc_core_bitmap);
     slurm_mutex_unlock(&view_lock);
+    if (rc != SLURM_SUCCESS && now && placement.wide_opens_at) {
+        /* The wait rule holds: no leaf now, and cons_tres alone would span leaves. */
+        log_flag(SELECT_TYPE,
+                 "zenith: %pJ gang %ux%u GPUs waits for a leaf switch: none fits now, and "
+                 "wider domains open to it at %ld, in %ld s (leaf wait %u s)",
+                 job_ptr, req.nodes, req.gpus_per_node, (long)placement.wide_opens_at,
+                 (long)(placement.wide_opens_at - req.now), req.leaf_wait);
+        zn_placement_free(&placement);
+        return SLURM_ERROR;
+    }
+    why = placement.count ? "cons_tres accepted none of Zenith's candidates"
+                          : "no candidate fits now";
     zn_placement_free(&placement);
     if (rc == SLURM_SUCCESS)
         return rc;
-    why = placement.count ? "cons_tres accepted none of Zenith's candidates"
-                          : "no candidate fits now";
 plain:
     if (why && job_ptr)
         log_flag(SELECT_TYPE, "zenith: %pJ left to cons_tres: %s", job_ptr, why);

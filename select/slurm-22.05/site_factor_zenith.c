@@ -57,7 +57,7 @@ extern void site_factor_p_set(job_record_t *job_ptr)
 
     if (!job_ptr || !job_ptr->details || !IS_JOB_PENDING(job_ptr))
         return;
-    if (zn_job_request(job_ptr, job_ptr->details->min_nodes, &req, &why) != 1 || !req.gang)
+    if (zn_job_request(job_ptr, job_ptr->details->min_nodes, NULL, &req, &why) != 1 || !req.gang)
         return;
     since = job_ptr->details->begin_time > job_ptr->details->submit_time
                 ? job_ptr->details->begin_time

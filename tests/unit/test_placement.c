@@ -440,19 +440,42 @@ START_TEST(backfill_sees_when_the_spine_opens)
     struct zn_placement p;
 
     place_waiting(c, NULL, 2, 120, 1000, 1030, true, &p);
-    ck_assert_uint_eq(p.count, 1);
+    ck_assert_uint_eq(p.count, 2);
     ck_assert_int_eq(p.list[0].scope, ZN_SCOPE_SPINE);
     ck_assert_int_eq(p.list[0].opens_at, 1120);
+    ck_assert_int_eq(p.list[1].scope, ZN_SCOPE_ANY);
+    ck_assert_int_eq(p.list[1].opens_at, 1120);
     ck_assert_int_eq(p.wide_opens_at, 1120);
     zn_placement_free(&p);
-    /* A leaf open now comes first; the spine's own choice is the same two nodes, so it is not
-     * listed twice. */
+    /* A leaf open now comes first. The spine's own choice is the same two nodes; backfill
+     * still gets the spine as a domain of its own, marked. */
     ck_assert_int_eq(zn_cluster_set_free(c, 2, 8, &err), 0);
     place_waiting(c, NULL, 2, 120, 1000, 1030, true, &p);
-    ck_assert_uint_eq(p.count, 1);
+    ck_assert_uint_eq(p.count, 3);
     ck_assert_int_eq(p.list[0].scope, ZN_SCOPE_LEAF);
     ck_assert_int_eq(p.list[0].opens_at, 0);
+    ck_assert_int_eq(p.list[1].scope, ZN_SCOPE_SPINE);
+    ck_assert_str_eq(names(c, &p.list[1]), "n1 n3");
+    ck_assert_int_eq(p.list[1].opens_at, 1120);
+    ck_assert_int_eq(p.list[2].scope, ZN_SCOPE_ANY);
     ck_assert_int_eq(p.wide_opens_at, 1120);
+    zn_placement_free(&p);
+    /* Without plan_ahead the duplicate is dropped: cons_tres would test the same nodes twice. */
+    place_waiting(c, NULL, 2, 0, 1000, 1030, false, &p);
+    ck_assert_uint_eq(p.count, 1);
+    zn_placement_free(&p);
+    zn_cluster_free(c);
+
+    /* Four leaves that all fit: backfill's last slot is still the whole cluster. */
+    c = cluster_of(8, NULL);
+    load(c, "SwitchName=l1 Nodes=n[1-2]\nSwitchName=l2 Nodes=n[3-4]\n"
+            "SwitchName=l3 Nodes=n[5-6]\nSwitchName=l4 Nodes=n[7-8]\n"
+            "SwitchName=top Switches=l[1-4]\n");
+    struct zn_job_request r = {.nodes = 2, .gpus_per_node = 8, .gang = true, .plan_ahead = true};
+    ck_assert_int_eq(zn_place(c, NULL, &r, 4, &p, &err), 0);
+    ck_assert_uint_eq(p.count, 4);
+    ck_assert_int_eq(p.list[2].scope, ZN_SCOPE_LEAF);
+    ck_assert_int_eq(p.list[3].scope, ZN_SCOPE_ANY);
     zn_placement_free(&p);
     zn_cluster_free(c);
 }
@@ -666,9 +689,10 @@ static int validate(const char *gang, uint32_t min, uint32_t max, uint64_t per_n
                     uint64_t per_job, bool other, struct zn_gang *out, bool *set_nodes,
                     struct zn_error *err)
 {
-    struct zn_gang_job job = {gang, min, max, per_node, per_job, other};
+    struct zn_gang_job job = {gang, min, max, per_node, per_job, other, NULL};
+    struct zn_gang_wait_limits limits = {ZN_GANG_LEAF_WAIT_DEFAULT, ZN_GANG_LEAF_WAIT_MAX_DEFAULT};
 
-    return zn_gang_validate(&job, out, set_nodes, err);
+    return zn_gang_validate(&job, &limits, out, set_nodes, err);
 }
 
 START_TEST(gang_requests_are_validated)
@@ -715,9 +739,78 @@ START_TEST(gang_requests_are_validated)
 }
 END_TEST
 
+START_TEST(gang_waits_are_validated_and_capped)
+{
+    struct zn_gang_wait_limits limits = {30, 600}, read;
+    struct zn_gang_job job = {.gang = "job", .min_nodes = 2, .max_nodes = 2, .gpus_per_node = 8};
+    struct zn_gang g;
+    struct zn_error err;
+    bool set;
+
+    /* Without a wait of its own a gang gets the site's default, capped by the max. */
+    ck_assert_int_eq(zn_gang_validate(&job, &limits, &g, &set, &err), 1);
+    ck_assert(!g.leaf_wait_given);
+    ck_assert_uint_eq(zn_gang_leaf_wait(&g, &limits), 30);
+    job.leaf_wait = "0";
+    ck_assert_int_eq(zn_gang_validate(&job, &limits, &g, &set, &err), 1);
+    ck_assert(g.leaf_wait_given);
+    ck_assert_uint_eq(zn_gang_leaf_wait(&g, &limits), 0);
+    job.leaf_wait = "600";
+    ck_assert_int_eq(zn_gang_validate(&job, &limits, &g, &set, &err), 1);
+    ck_assert_uint_eq(zn_gang_leaf_wait(&g, &limits), 600);
+    /* An admin who lowers the max later caps the queued job too. */
+    limits.leaf_wait_max = 100;
+    ck_assert_uint_eq(zn_gang_leaf_wait(&g, &limits), 100);
+    job.leaf_wait = "601";
+    limits.leaf_wait_max = 600;
+    ck_assert_int_eq(zn_gang_validate(&job, &limits, &g, &set, &err), -1);
+    ck_error_mentions(err, "--zenith-gang-wait=601 is longer than this site allows (600 s");
+    ck_error_mentions(err, "zenith_gang_leaf_wait_max");
+    static const char *bad[] = {"", "-1", "2m", "1e3", "99999999999", " 5"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        job.leaf_wait = bad[i];
+        ck_assert_int_eq(zn_gang_validate(&job, &limits, &g, &set, &err), -1);
+        ck_error_mentions(err, "--zenith-gang-wait=");
+        ck_error_mentions(err, "not a number of seconds");
+    }
+    job.gang = NULL;
+    job.leaf_wait = "60";
+    ck_assert_int_eq(zn_gang_validate(&job, &limits, &g, &set, &err), -1);
+    ck_error_mentions(err, "add --zenith-gang");
+
+    /* SchedulerParameters: Slurm's keys pass, Zenith's are checked. */
+    ck_assert_int_eq(zn_gang_wait_limits_parse(NULL, &read, &err), 0);
+    ck_assert_uint_eq(read.leaf_wait, ZN_GANG_LEAF_WAIT_DEFAULT);
+    ck_assert_uint_eq(read.leaf_wait_max, ZN_GANG_LEAF_WAIT_MAX_DEFAULT);
+    ck_assert_int_eq(zn_gang_wait_limits_parse("bf_interval=1,zenith_gang_leaf_wait=45,"
+                                               "bf_resolution=1,zenith_gang_leaf_wait_max=90",
+                                               &read, &err),
+                     0);
+    ck_assert_uint_eq(read.leaf_wait, 45);
+    ck_assert_uint_eq(read.leaf_wait_max, 90);
+    ck_assert_int_eq(zn_gang_wait_limits_parse("zenith_gang_leaf_wait_max=60", &read, &err), 0);
+    ck_assert_uint_eq(read.leaf_wait, 60);
+    static const struct {
+        const char *params, *needle;
+    } bad_params[] = {
+        {"zenith_gang_leaf_wait=abc", "zenith_gang_leaf_wait=abc is not a number of seconds"},
+        {"zenith_gang_leaf_wait=999999999", "from 0 to 604800"},
+        {"zenith_gang_leaf_wait=700,zenith_gang_leaf_wait_max=600", "above"},
+        {"zenith_gang_wait=5", "unknown Zenith key zenith_gang_wait=..."},
+        {"zenith_gang_leaf_wait", "without a value"},
+    };
+    for (size_t i = 0; i < sizeof(bad_params) / sizeof(bad_params[0]); i++) {
+        ck_assert_int_eq(zn_gang_wait_limits_parse(bad_params[i].params, &read, &err), -1);
+        ck_error_mentions(err, bad_params[i].needle);
+        ck_error_mentions(err, "SchedulerParameters");
+        ck_assert_uint_eq(read.leaf_wait, ZN_GANG_LEAF_WAIT_DEFAULT);
+    }
+}
+END_TEST
+
 START_TEST(only_a_wellformed_stamp_counts)
 {
-    struct zn_gang g = {4, 8}, found;
+    struct zn_gang g = {4, 8, false, 0}, found;
     char stamp[ZN_GANG_STAMP_SIZE], text[256];
 
     zn_gang_stamp_format(&g, stamp, sizeof(stamp));
@@ -733,6 +826,27 @@ START_TEST(only_a_wellformed_stamp_counts)
     ck_assert_int_eq(zn_gang_stamp_find("zenith-gang:nodes=4,gpus-per-node=8x", &found), 0);
     ck_assert_int_eq(zn_gang_stamp_find("zenith-gang:nodes=1,gpus-per-node=8", &found), 0);
     ck_assert_int_eq(zn_gang_stamp_find("zenith-gang:nodes=4", &found), 0);
+    ck_assert(!found.leaf_wait_given);
+    /* A job's own wait travels in the stamp. */
+    g.leaf_wait_given = true;
+    g.leaf_wait = 604800;
+    g.nodes = 65536;
+    g.gpus_per_node = 1024;
+    zn_gang_stamp_format(&g, stamp, sizeof(stamp));
+    ck_assert_str_eq(stamp, "zenith-gang:nodes=65536,gpus-per-node=1024,leaf-wait=604800");
+    ck_assert_int_eq(zn_gang_stamp_find(stamp, &found), 1);
+    ck_assert(found.leaf_wait_given);
+    ck_assert_uint_eq(found.leaf_wait, 604800);
+    ck_assert_int_eq(
+        zn_gang_stamp_find("zenith-gang:nodes=4,gpus-per-node=8,leaf-wait=0 x", &found), 1);
+    ck_assert(found.leaf_wait_given);
+    ck_assert_uint_eq(found.leaf_wait, 0);
+    ck_assert_int_eq(
+        zn_gang_stamp_find("zenith-gang:nodes=4,gpus-per-node=8,leaf-wait=604801", &found), 0);
+    ck_assert_int_eq(zn_gang_stamp_find("zenith-gang:nodes=4,gpus-per-node=8,leaf-wait=", &found),
+                     0);
+    ck_assert_int_eq(zn_gang_stamp_find("zenith-gang:nodes=4,gpus-per-node=8,leaf-wait=5x", &found),
+                     0);
 }
 END_TEST
 
@@ -807,6 +921,7 @@ int main(void)
     tcase_add_test(tc, single_gpu_jobs_are_packed_best_fit);
     tcase_add_test(tc, candidates_are_capped_and_distinct);
     tcase_add_test(tc, gang_requests_are_validated);
+    tcase_add_test(tc, gang_waits_are_validated_and_capped);
     tcase_add_test(tc, only_a_wellformed_stamp_counts);
     tcase_add_test(tc, gang_priority_grows_with_wait_up_to_the_cap);
     tcase_add_test(tc, gpu_counts_are_read_from_tres_strings);

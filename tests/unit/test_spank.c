@@ -103,6 +103,13 @@ START_TEST(option_values)
     struct zn_request_opts gang_only = {0};
     ck_assert_int_eq(zn_option_set(&gang_only, ZN_OPT_GANG, "--zenith-gang", "2", &err), 0);
     ck_assert(!zn_option_node_request(&gang_only));
+    ck_assert_int_eq(zn_option_set(&gang_only, ZN_OPT_GANG_WAIT, "--zenith-gang-wait", "0", &err),
+                     0);
+    ck_assert(gang_only.given[ZN_OPT_GANG_WAIT] && gang_only.gang_wait == 0);
+    ck_assert_int_eq(zn_option_set(&gang_only, ZN_OPT_GANG_WAIT, "ZENITH_GANG_WAIT", "300", &err),
+                     0);
+    ck_assert_uint_eq(gang_only.gang_wait, 300);
+    ck_assert(!zn_option_node_request(&gang_only));
 }
 END_TEST
 
@@ -125,6 +132,11 @@ START_TEST(option_refusals_name_option_and_value)
     ASSERT_OPTION_REFUSED(ZN_OPT_HUGEPAGES, "--zenith-hugepages", "8G:3M", "power of two");
     ASSERT_OPTION_REFUSED(ZN_OPT_GANG, "--zenith-gang", "0", "--zenith-gang");
     ASSERT_OPTION_REFUSED(ZN_OPT_GANG, "--zenith-gang", "-3", "--zenith-gang");
+    ASSERT_OPTION_REFUSED(ZN_OPT_GANG_WAIT, "--zenith-gang-wait", "2min",
+                          "--zenith-gang-wait=2min is not a number of seconds");
+    ASSERT_OPTION_REFUSED(ZN_OPT_GANG_WAIT, "ZENITH_GANG_WAIT", "604801",
+                          "ZENITH_GANG_WAIT=604801");
+    ASSERT_OPTION_REFUSED(ZN_OPT_GANG_WAIT, "--zenith-gang-wait", "", "needs a value");
 }
 END_TEST
 

@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The gang wait rule in a real 8-node cluster (two leaf switches of four 8-GPU nodes) with all
+# three slurmctld plugins: with one idle node per leaf, a 2x8 gang waits for a leaf instead of
+# spanning both, starts in the leaf that frees within its wait, and takes the spine once a
+# short wait has run out. job_submit stamps the job's own wait and refuses one over the site's
+# maximum; the SPANK plugin refuses a wait without a gang.
+# shellcheck shell=bash
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+plugins=$ZENITH_BUILDDIR/select/.libs
+if [ ! -r "$plugins/select_zenith_cons_tres.so" ]; then
+    echo "skipped: the slurmctld plugins are not built (configure --with-slurm-source)"
+    exit 77
+fi
+
+export ZENITH_CLUSTER_DIR=${ZENITH_CLUSTER_DIR}-gangwait
+export ZENITH_CLUSTER_PORT=$((ZENITH_CLUSTER_PORT + 600))
+export ZENITH_CLUSTER_PREFIX=zw ZENITH_CLUSTER_NAME=zenith-gangwait
+export ZENITH_CTLD_PLUGINS=$plugins
+# Backfill every second: a held gang is looked at again soon after its wait ends.
+export ZENITH_CLUSTER_CONF_EXTRA="DebugFlags=SelectType
+SlurmctldDebug=verbose
+SchedulerParameters=bf_interval=1,bf_resolution=1,zenith_gang_leaf_wait=300,zenith_gang_leaf_wait_max=600"
+unset ZENITH_SPANK_ARGS ZENITH_CTLD_ENABLE
+cluster=$ZENITH_SRCDIR/contrib/cluster/zenith-cluster
+export SLURM_CONF=$ZENITH_CLUSTER_DIR/etc/slurm.conf
+log=$ZENITH_CLUSTER_DIR/log/slurmctld.log
+"$cluster" down >/dev/null 2>&1
+trap '"$cluster" down >/dev/null; rm -rf "$work"' EXIT
+"$cluster" up 8 >/dev/null || fail "the 8-node cluster did not start: $("$cluster" logs | tail -n 40)"
+
+field() { # job, field -> value from scontrol show job
+    scontrol show job "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1
+}
+
+running() { # job, seconds -> its node list once it runs
+    local deadline=$((SECONDS + $2)) state
+    while ((SECONDS < deadline)); do
+        state=$(field "$1" JobState)
+        [ "$state" = RUNNING ] && { field "$1" NodeList; return 0; }
+        [ "$state" = PENDING ] || [ "$state" = CONFIGURING ] || break
+        sleep 0.2
+    done
+    fail "job $1 is $(field "$1" JobState) ($(field "$1" Reason)) after $2 s, not running"
+}
+
+submit() {
+    run sbatch --parsable -o /dev/null --ntasks-per-node=1 "$@" --wrap "sleep 600" || fail "sbatch $* failed"
+}
+
+gone() {
+    scancel "$@"
+    for id in "$@"; do wait_job "$id" >/dev/null; done
+}
+
+# zw4 and zw8 idle, every other node full: a 2x8 gang fits only across the two leaves.
+fill() {
+    busy=()
+    for n in 1 2 3 5 6 7; do busy[n]=$(submit -w "zw$n" --gpus-per-node=8); done
+    for n in 1 2 3 5 6 7; do running "${busy[n]}" 60 >/dev/null; done
+}
+
+# ------------------------------------------------------------------ a leaf frees within the wait
+fill
+gang=$(submit -N2 --gpus-per-node=8 --zenith-gang --zenith-gang-wait=120)
+expect_eq "$(field "$gang" AdminComment)" "zenith-gang:nodes=2,gpus-per-node=8,leaf-wait=120" "job_submit's stamp"
+sleep 4
+expect_eq "$(field "$gang" JobState)" PENDING "state of a gang with only the spine free, 4 s into a 120 s wait"
+grep -q "zenith: JobId=$gang gang 2x8 GPUs waits for a leaf switch" "$log" ||
+    fail "slurmctld did not log why the gang waits: $(grep "JobId=$gang" "$log" | tail -n 5)"
+grep -q "zenith: JobId=$gang gang 2x8 GPUs would start in leaf-switch\|zenith: JobId=$gang gang 2x8 GPUs would start in switch .* (when its leaf wait ends)" "$log" ||
+    fail "backfill did not plan the gang with the wait rule: $(grep "JobId=$gang" "$log" | tail -n 5)"
+scancel "${busy[2]}"
+nodes=$(running "$gang" 60)
+expect_eq "$nodes" "zw[2,4]" "nodes of the gang once zw2 freed within its wait (one leaf, not zw[4,8])"
+gone "$gang" "${busy[@]}"
+
+# ------------------------------------------------------------------ the wait runs out
+fill
+submitted=$(date +%s)
+gang=$(submit -N2 --gpus-per-node=8 --zenith-gang --zenith-gang-wait=6)
+nodes=$(running "$gang" 60)
+started=$(date -d "$(field "$gang" StartTime)" +%s)
+expect_eq "$nodes" "zw[4,8]" "nodes of the gang after its 6 s wait (the spine)"
+[ $((started - submitted)) -ge 5 ] || fail "the gang took the spine $((started - submitted)) s after submission, before its 6 s wait ended"
+grep -q "zenith: JobId=$gang gang 2x8 GPUs: switch spine (zw4,zw8)" "$log" ||
+    fail "slurmctld did not log the spine choice: $(grep "JobId=$gang" "$log" | tail -n 5)"
+gone "$gang"
+
+# No wait asked (0): the spine at once, as before the rule.
+gang=$(submit -N2 --gpus-per-node=8 --zenith-gang --zenith-gang-wait=0)
+nodes=$(running "$gang" 30)
+expect_eq "$nodes" "zw[4,8]" "nodes of a gang with --zenith-gang-wait=0"
+gone "$gang" "${busy[@]}"
+
+# ------------------------------------------------------------------ refusals
+out=$(sbatch -N2 --gpus-per-node=8 --zenith-gang --zenith-gang-wait=601 -o /dev/null --wrap true 2>&1) &&
+    fail "a wait over zenith_gang_leaf_wait_max was accepted"
+echo "$out" | grep -q "zenith: --zenith-gang-wait=601 is longer than this site allows (600 s" || fail "message: $out"
+out=$(sbatch -N2 --gpus-per-node=8 --zenith-gang-wait=60 -o /dev/null --wrap true 2>&1) &&
+    fail "a wait without --zenith-gang was accepted"
+echo "$out" | grep -q "zenith: --zenith-gang-wait is the wait of a --zenith-gang job" || fail "message: $out"
+out=$(sbatch -N2 --gpus-per-node=8 --zenith-gang --zenith-gang-wait=2min -o /dev/null --wrap true 2>&1) &&
+    fail "a wait with a unit was accepted"
+echo "$out" | grep -q "zenith: --zenith-gang-wait=2min is not a number of seconds" || fail "message: $out"
+echo "gang wait rule: leaf within the wait, spine after it, refusals named"
