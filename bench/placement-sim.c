@@ -3,7 +3,9 @@
  * cluster of its machine list twice, under one scheduler, changing only how nodes are chosen:
  * once with Zenith's placement core (the code the select plugin runs) and once with a model of
  * stock select/cons_tres, and prints what each did to the jobs and to the cluster. With --scale
- * it times one decision on a large synthetic cluster instead.
+ * it times one decision on a large synthetic cluster instead. --leaf-wait gives Zenith's gangs
+ * the wait rule (zenith_gang_leaf_wait) on the trace's clock: a held gang is tried again when
+ * its wait ends, and being held says nothing of what fits for the jobs behind it.
  *
  * The stock model. Slurm 22.05 select/cons_tres with TopologyPlugin=topology/tree, equal node
  * weights and jobs asking for whole GPUs per node (--nodes=N --gpus-per-node=G): a node can take
@@ -539,6 +541,11 @@ struct sim {
     struct heap running;
     struct samples decide_ns, waits;
     size_t multi, one_leaf;
+    unsigned leaf_wait; /* zenith: the gangs' wait for a leaf switch (--leaf-wait) */
+    uint64_t now;
+    struct heap wakes;    /* when a held gang's wait ends: the queue is walked again then */
+    unsigned char *woken; /* per job: its wake is in wakes */
+    bool held;            /* the last decision was a gang held back by the wait rule */
 };
 
 /* Ask the policy for the job's nodes: 1 with out filled, 0 when nothing fits now. Only the
@@ -548,14 +555,27 @@ static int decide(struct sim *s, const struct job *j, size_t *out, struct zn_err
     uint64_t t0, t1;
     int rc;
 
+    s->held = false;
     if (s->policy == POLICY_ZENITH) {
-        struct zn_job_request r = {
-            .nodes = j->nodes, .gpus_per_node = j->gpus_per_node, .gang = j->nodes > 1};
+        struct zn_job_request r = {.nodes = j->nodes,
+                                   .gpus_per_node = j->gpus_per_node,
+                                   .gang = j->nodes > 1,
+                                   .leaf_wait = s->leaf_wait,
+                                   .eligible_at = (int64_t)j->submit,
+                                   .now = (int64_t)s->now};
         struct zn_placement p;
 
         t0 = now_ns();
         rc = zn_place(s->c, NULL, &r, 1, &p, err);
         t1 = now_ns();
+        s->held = rc == 0 && p.count == 0 && p.wide_opens_at;
+        if (s->held && !s->woken[j - s->t->jobs]) {
+            s->woken[j - s->t->jobs] = 1;
+            if (heap_push(&s->wakes,
+                          (struct finish){(uint64_t)p.wide_opens_at, (size_t)(j - s->t->jobs)},
+                          err) < 0)
+                rc = -1;
+        }
         if (rc == 0 && p.count > 0) {
             if (p.list[0].count != j->nodes) {
                 zn_fail(err, "zn_place gave job %" PRIu64 " %zu nodes for %u; fix the core", j->id,
@@ -656,7 +676,8 @@ static int walk_queue(struct sim *s, uint64_t now, size_t *scratch, struct zn_er
         if (rc == 0) {
             if (j->nodes == 1 && j->gpus_per_node <= 1)
                 break; /* no free GPU anywhere */
-            if (failed_count < SIM_FAILED_SHAPES)
+            /* A held gang says nothing of what fits: a later one may have waited long enough. */
+            if (!s->held && failed_count < SIM_FAILED_SHAPES)
                 failed[failed_count++] = (struct shape){j->nodes, j->gpus_per_node};
             prev = idx;
             continue;
@@ -674,9 +695,14 @@ static int walk_queue(struct sim *s, uint64_t now, size_t *scratch, struct zn_er
 }
 
 static int simulate(enum policy policy, const struct trace *t, const struct machines *m,
-                    unsigned leaf_size, struct result *res, struct zn_error *err)
+                    unsigned leaf_size, unsigned leaf_wait, struct result *res,
+                    struct zn_error *err)
 {
-    struct sim s = {.policy = policy, .t = t, .head = NONE, .tail = NONE};
+    struct sim s = {.policy = policy,
+                    .t = t,
+                    .head = NONE,
+                    .tail = NONE,
+                    .leaf_wait = policy == POLICY_ZENITH ? leaf_wait : 0};
     struct layout lay;
     size_t submitted = 0, ended = 0, max_nodes = 1, *scratch = NULL;
     uint64_t first = t->jobs[0].submit, last = first, prev = first;
@@ -695,8 +721,9 @@ static int simulate(enum policy policy, const struct trace *t, const struct mach
             max_nodes = t->jobs[i].nodes;
     s.alloc = calloc(t->count, sizeof(*s.alloc));
     s.next = malloc(t->count * sizeof(*s.next));
+    s.woken = calloc(t->count, 1);
     scratch = malloc(max_nodes * sizeof(*scratch));
-    if (!s.alloc || !s.next || !scratch) {
+    if (!s.alloc || !s.next || !s.woken || !scratch) {
         zn_fail(err, "out of memory for the simulation");
         goto out;
     }
@@ -707,6 +734,8 @@ static int simulate(enum policy policy, const struct trace *t, const struct mach
             now = t->jobs[submitted].submit;
         if (s.running.count && s.running.v[0].time < now)
             now = s.running.v[0].time;
+        if (s.wakes.count && s.wakes.v[0].time < now)
+            now = s.wakes.v[0].time;
         if (now == UINT64_MAX) {
             zn_fail(err,
                     "%zu jobs wait with nothing running and can never start; this is a "
@@ -722,6 +751,8 @@ static int simulate(enum policy policy, const struct trace *t, const struct mach
             ended++;
             last = now;
         }
+        while (s.wakes.count && s.wakes.v[0].time == now)
+            heap_pop(&s.wakes);
         while (submitted < t->count && t->jobs[submitted].submit == now) {
             s.next[submitted] = NONE;
             if (s.tail == NONE)
@@ -730,6 +761,7 @@ static int simulate(enum policy policy, const struct trace *t, const struct mach
                 s.next[s.tail] = submitted;
             s.tail = submitted++;
         }
+        s.now = now;
         if (walk_queue(&s, now, scratch, err) < 0)
             goto out;
         stranded = zn_cluster_stranded_gpus(s.c);
@@ -754,6 +786,8 @@ out:
     free(s.next);
     free(scratch);
     free(s.running.v);
+    free(s.wakes.v);
+    free(s.woken);
     free(s.decide_ns.v);
     free(s.waits.v);
     stock_free(&s.stock);
@@ -778,7 +812,7 @@ static const char *base_name(const char *path)
 }
 
 static int run_trace(const char *machines_path, const char *trace_path, unsigned leaf_size,
-                     unsigned limit, unsigned compress, struct zn_error *err)
+                     unsigned limit, unsigned compress, unsigned leaf_wait, struct zn_error *err)
 {
     struct machines m = {0};
     struct trace t = {0};
@@ -815,11 +849,12 @@ static int run_trace(const char *machines_path, const char *trace_path, unsigned
     printf("scheduler: event-driven, queue by submit time then job id, at every arrival or end "
            "start each job that fits now (greedy backfill, no reservations), the same for both\n");
     printf("policies: zenith = zn_place (gang for multi-node jobs, GPU best fit otherwise), first "
-           "candidate; stock = model of 22.05 cons_tres _eval_nodes_topo, equal weights, GPUs "
-           "only\n");
+           "candidate, gangs wait up to %u s for a leaf switch (--leaf-wait); stock = model of "
+           "22.05 cons_tres _eval_nodes_topo, equal weights, GPUs only\n",
+           leaf_wait);
     fflush(stdout);
     for (int p = POLICY_ZENITH; p <= POLICY_STOCK; p++) {
-        if (simulate((enum policy)p, &t, &m, leaf_size, &res[p], err) < 0)
+        if (simulate((enum policy)p, &t, &m, leaf_size, leaf_wait, &res[p], err) < 0)
             goto out;
         if (res[p].jobs != t.count) {
             zn_fail(err, "the %s run started %zu of %zu jobs; this is a bug in the simulator",
@@ -1029,8 +1064,8 @@ out:
 
 static void usage(FILE *f)
 {
-    fputs("usage: placement-sim [--leaf-size N] [--limit N] [--compress N] MACHINES.csv "
-          "TRACE.csv\n"
+    fputs("usage: placement-sim [--leaf-size N] [--limit N] [--compress N] [--leaf-wait S] "
+          "MACHINES.csv TRACE.csv\n"
           "       placement-sim --scale NODES [--leaf-size N] [--iterations N] [--seed N]\n"
           "\n"
           "Replays a Philly job trace (Chronus CSV layout) on the cluster of its machine list,\n"
@@ -1047,6 +1082,8 @@ static void usage(FILE *f)
           "  --scale NODES    synthetic cluster of NODES 8-GPU nodes, spines of 16 leaves\n"
           "  --iterations N   timed decisions per request with --scale (default 2000)\n"
           "  --seed N         occupancy seed with --scale (default 1)\n"
+          "  --leaf-wait S    zenith: a gang waits up to S seconds of the trace for a leaf\n"
+          "                   switch before the spine (default 0; ignored with --scale)\n"
           "  --help           this text\n",
           f);
 }
@@ -1060,11 +1097,12 @@ int main(int argc, char **argv)
         {"scale", required_argument, NULL, 's'},
         {"iterations", required_argument, NULL, 'i'},
         {"seed", required_argument, NULL, 'r'},
+        {"leaf-wait", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     unsigned leaf_size = SIM_LEAF_SIZE_DEFAULT, limit = 0, compress = 1, scale = 0;
-    unsigned iterations = SIM_ITERATIONS_DEFAULT, seed = SIM_SEED_DEFAULT;
+    unsigned iterations = SIM_ITERATIONS_DEFAULT, seed = SIM_SEED_DEFAULT, leaf_wait = 0;
     struct zn_error err;
     int opt, rc;
 
@@ -1091,6 +1129,9 @@ int main(int argc, char **argv)
             break;
         case 'r':
             parsed = zn_parse_count("--seed", optarg, UINT32_MAX, &seed, &err);
+            break;
+        case 'w':
+            parsed = zn_parse_seconds("--leaf-wait", optarg, 100u * 24 * 3600, &leaf_wait, &err);
             break;
         case 'h':
             usage(stdout);
@@ -1125,7 +1166,7 @@ int main(int argc, char **argv)
                             "see placement-sim --help\n");
             return 2;
         }
-        rc = run_trace(argv[optind], argv[optind + 1], leaf_size, limit, compress, &err);
+        rc = run_trace(argv[optind], argv[optind + 1], leaf_size, limit, compress, leaf_wait, &err);
     }
     if (rc < 0) {
         fflush(stdout);

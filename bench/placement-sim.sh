@@ -4,7 +4,8 @@
 # Philly trace: the whole trace on its 552-node cluster, then the time of one decision on
 # synthetic clusters of 1,000 and 10,000 nodes. Needs a built tree (bench/placement-sim) and the
 # shared fixtures; skips (exit 77) without them. Arguments go to every run, for example:
-#   bench/placement-sim.sh [--leaf-size N] [--limit N] [--compress N] [--iterations N]
+#   bench/placement-sim.sh [--leaf-size N] [--limit N] [--iterations N]
+# Then a sweep of the gangs' leaf wait (--leaf-wait) at the trace's load and at --compress 3.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 sim=${ZENITH_BUILDDIR:-$top/build}/bench/placement-sim
@@ -24,4 +25,21 @@ fi
 "$sim" "$@" "$machines" "$trace"
 for nodes in 1000 10000; do
     "$sim" --scale "$nodes" "$@"
+done
+
+# The wait rule's trade (zenith_gang_leaf_wait): the same trace at its own load and with
+# arrivals 3 times as fast, one row per leaf wait, stock first.
+row() { # label, a zenith: or stock: line of placement-sim
+    echo "$2" | sed -E 's/.*multi-node, [0-9]+ \(([0-9.]+)%\) inside one leaf switch; wait mean ([0-9.]+) s, p95 ([0-9]+) s; stranded ([0-9.]+) GPU-h; makespan ([0-9]+) s.*/\1 \2 \3 \4 \5/' |
+        awk -v l="$1" '{ printf "%-10s %8s%% %9s %8s %10s %9s\n", l, $1, $2, $3, $4, $5 }'
+}
+for compress in 1 3; do
+    echo
+    echo "leaf wait sweep, arrivals divided by $compress (--compress $compress); times in trace seconds"
+    printf "%-10s %9s %9s %8s %10s %9s\n" leaf_wait one-leaf "wait mean" "wait p95" stranded-h makespan
+    for wait in 0 30 120 600 1800 3600; do
+        out=$("$sim" "$@" --compress "$compress" --leaf-wait "$wait" "$machines" "$trace")
+        [ "$wait" = 0 ] && row stock "$(echo "$out" | grep '^stock:')"
+        row "$wait s" "$(echo "$out" | grep '^zenith:')"
+    done
 done

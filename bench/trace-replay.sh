@@ -14,8 +14,8 @@
 # --from, --span, --one-node-every and --time-scale choose the slice (bench/trace-replay plan
 # --help). --leaf-wait S is the gangs' wait for a leaf switch under Zenith in the trace's
 # seconds (zenith_gang_leaf_wait, divided by the time scale like every other time; default
-# 600). --keep DIR keeps the plan, topology.conf, and both runs' job completion logs and
-# slurmctld logs there. Needs root and a tree built with --with-slurm-source; skips (exit 77)
+# 1800, the plugin's own default). --keep DIR keeps the plan, topology.conf, and both runs'
+# job completion logs and slurmctld logs there. Needs root and a tree built with --with-slurm-source; skips (exit 77)
 # without ../shared/fixtures.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -25,7 +25,7 @@ plugins=$build/select/.libs
 traces=${ZENITH_SHARED_FIXTURES:-$src/../shared/fixtures}/traces/philly
 trace=$traces/chronus_trace_job_Philly_MIX1.csv
 
-nodes=32 leaf_size=8 scale=10 leaf_wait=600 keep="" plan_args=()
+nodes=32 leaf_size=8 scale=10 leaf_wait=1800 keep="" plan_args=()
 usage() { sed -n '9,19p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in

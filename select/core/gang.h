@@ -44,8 +44,8 @@ struct zn_gang_wait_limits {
     unsigned leaf_wait;
     unsigned leaf_wait_max;
 };
-#define ZN_GANG_LEAF_WAIT_DEFAULT     120
-#define ZN_GANG_LEAF_WAIT_MAX_DEFAULT 3600
+#define ZN_GANG_LEAF_WAIT_DEFAULT     1800
+#define ZN_GANG_LEAF_WAIT_MAX_DEFAULT 7200
 #define ZN_GANG_LEAF_WAIT_LIMIT       (7 * 24 * 3600) /* a week: anything longer is a typo */
 
 /* Reads the zenith_ keys of a SchedulerParameters string (NULL: the defaults); Slurm's own
