@@ -4,12 +4,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "runtime/parse.h"
 #include "select/core/cluster.h"
 #include "select/core/hostlist.h"
 
@@ -339,10 +341,100 @@ static char *next_token(char **p)
     return start;
 }
 
-static int parse_line(struct zn_cluster *c, char *line, const char *source, unsigned lineno,
-                      struct zn_error *err)
+/* What one topology.conf has said so far, for the rules across lines. */
+struct topo_file {
+    unsigned switch_line, block_line, sizes_line; /* first line of each kind, 0: none yet */
+    size_t blocks_before;                         /* blocks the model had (node features) */
+};
+
+struct block_walk {
+    struct zn_cluster *c;
+    const char *name, *source;
+    unsigned line;
+    struct zn_error *err;
+};
+
+static int add_block_node(const char *name, void *arg)
 {
-    char *name = NULL, *nodes = NULL, *children = NULL, *tok, *p = line;
+    struct block_walk *w = arg;
+    long node = zn_cluster_find_node(w->c, name);
+
+    if (node < 0) {
+        w->c->unknown_nodes++;
+        return 0;
+    }
+    if (w->c->nodes[node].block >= 0)
+        return zn_fail(
+            w->err, "%s:%u: node %s is in blocks %s and %s; an NVLink block is one per node",
+            w->source, w->line, name, w->c->blocks[w->c->nodes[node].block].name, w->name);
+    return zn_cluster_set_block(w->c, (size_t)node, w->name, w->err);
+}
+
+/* BlockSizes=B,2B,4B: the first is the base, each a power-of-two multiple of it. */
+static int parse_block_sizes(struct zn_cluster *c, const char *value, const char *source,
+                             unsigned lineno, struct zn_error *err)
+{
+    const char *p = value;
+    unsigned base = 0, levels = 0;
+
+    while (*p) {
+        uint64_t size, quotient;
+        unsigned level = 0;
+
+        if (zn_parse_digits(&p, &size) < 0 || size == 0 || size > UINT32_MAX || (*p && *p != ','))
+            return zn_fail(err,
+                           "%s:%u: BlockSizes=%s: each size is a positive number of nodes, "
+                           "e.g. BlockSizes=18,36,72",
+                           source, lineno, value);
+        if (!base)
+            base = (unsigned)size;
+        quotient = size / base;
+        if (size % base || (quotient & (quotient - 1)))
+            return zn_fail(err,
+                           "%s:%u: BlockSizes=%s: %" PRIu64 " is not the base size %u times a "
+                           "power of two",
+                           source, lineno, value, size, base);
+        while ((1ull << level) < quotient)
+            level++;
+        if (level > 15)
+            return zn_fail(err, "%s:%u: BlockSizes=%s: %" PRIu64 " is more than 2^15 base blocks",
+                           source, lineno, value, size);
+        levels |= 1u << level;
+        if (*p == ',')
+            p++;
+    }
+    if (!base)
+        return zn_fail(err, "%s:%u: BlockSizes= is empty", source, lineno);
+    c->block_base = base;
+    c->block_levels = levels;
+    return 0;
+}
+
+static int parse_block(struct zn_cluster *c, struct topo_file *tf, const char *name,
+                       const char *nodes, const char *source, unsigned lineno, struct zn_error *err)
+{
+    struct block_walk w = {c, name, source, lineno, err};
+
+    if (tf->switch_line)
+        return zn_fail(err,
+                       "%s:%u: BlockName (topology/block) in a file with SwitchName lines "
+                       "(topology/tree, line %u); a topology.conf is one or the other",
+                       source, lineno, tf->switch_line);
+    if (!nodes)
+        return zn_fail(err, "%s:%u: block %s has no Nodes=", source, lineno, name);
+    for (size_t b = tf->blocks_before; b < c->block_count; b++)
+        if (strcmp(c->blocks[b].name, name) == 0)
+            return zn_fail(err, "%s:%u: block %s is defined twice", source, lineno, name);
+    if (!tf->block_line)
+        tf->block_line = lineno;
+    return zn_hostlist_each("Nodes", nodes, add_block_node, &w, err) != 0 ? -1 : 0;
+}
+
+static int parse_line(struct zn_cluster *c, struct topo_file *tf, char *line, const char *source,
+                      unsigned lineno, struct zn_error *err)
+{
+    char *name = NULL, *nodes = NULL, *children = NULL, *block = NULL, *sizes = NULL, *tok;
+    char *p = line;
     struct zn_switch *s;
     size_t index;
 
@@ -357,14 +449,46 @@ static int parse_line(struct zn_cluster *c, char *line, const char *source, unsi
             nodes = eq + 1;
         else if (strcasecmp(tok, "Switches") == 0)
             children = eq + 1;
+        else if (strcasecmp(tok, "BlockName") == 0)
+            block = eq + 1;
+        else if (strcasecmp(tok, "BlockSizes") == 0)
+            sizes = eq + 1;
         else if (strcasecmp(tok, "LinkSpeed") != 0)
             return zn_fail(err,
                            "%s:%u: unknown key %s (topology.conf has SwitchName, "
-                           "Nodes, Switches, LinkSpeed)",
+                           "Nodes, Switches, LinkSpeed; or BlockName, Nodes, BlockSizes)",
                            source, lineno, tok);
+    }
+    if (sizes) {
+        if (name || block || nodes || children)
+            return zn_fail(err, "%s:%u: BlockSizes= goes on a line of its own", source, lineno);
+        if (tf->sizes_line)
+            return zn_fail(err, "%s:%u: BlockSizes is given twice (first on line %u)", source,
+                           lineno, tf->sizes_line);
+        if (tf->switch_line)
+            return zn_fail(err,
+                           "%s:%u: BlockSizes (topology/block) in a file with SwitchName lines "
+                           "(topology/tree, line %u); a topology.conf is one or the other",
+                           source, lineno, tf->switch_line);
+        tf->sizes_line = lineno;
+        return parse_block_sizes(c, sizes, source, lineno, err);
+    }
+    if (block) {
+        if (name || children)
+            return zn_fail(err, "%s:%u: block %s: a line has BlockName or SwitchName, not both",
+                           source, lineno, block);
+        return parse_block(c, tf, block, nodes, source, lineno, err);
     }
     if (!name && !nodes && !children)
         return 0;
+    if (name && (tf->block_line || tf->sizes_line))
+        return zn_fail(err,
+                       "%s:%u: SwitchName (topology/tree) in a file with BlockName or "
+                       "BlockSizes lines (topology/block, line %u); a topology.conf is one or "
+                       "the other",
+                       source, lineno, tf->block_line ? tf->block_line : tf->sizes_line);
+    if (name && !tf->switch_line)
+        tf->switch_line = lineno;
     if (!name)
         return zn_fail(err, "%s:%u: a line without SwitchName=", source, lineno);
     if (nodes && children)
@@ -395,6 +519,45 @@ static int parse_line(struct zn_cluster *c, char *line, const char *source, unsi
     return 0;
 }
 
+/* Every block after the node features' ones is the file's; the base size must hold in all. */
+static int finish_blocks(struct zn_cluster *c, const struct topo_file *tf, const char *source,
+                         struct zn_error *err)
+{
+    if (!tf->block_line) {
+        if (tf->sizes_line)
+            return zn_fail(err, "%s:%u: BlockSizes without any BlockName line", source,
+                           tf->sizes_line);
+        return 0;
+    }
+    if (!tf->sizes_line) {
+        c->block_base = (unsigned)c->blocks[tf->blocks_before].node_count;
+        c->block_levels = 0xf; /* Slurm's default: 1, 2, 4 and 8 base blocks */
+    }
+    for (size_t b = tf->blocks_before; b < c->block_count; b++)
+        if (c->blocks[b].node_count < c->block_base)
+            return zn_fail(err,
+                           "%s: block %s has %zu nodes here, fewer than the base block size %u "
+                           "(%s); slurmctld refuses that",
+                           source, c->blocks[b].name, c->blocks[b].node_count, c->block_base,
+                           tf->sizes_line ? "BlockSizes' first value" : "the first block's");
+    return 0;
+}
+
+/* The blocks a failed file added go, and the nodes it put in them leave them. */
+static void drop_file_blocks(struct zn_cluster *c, size_t blocks_before)
+{
+    for (size_t i = 0; i < c->node_count; i++)
+        if (c->nodes[i].block >= (int)blocks_before)
+            c->nodes[i].block = -1;
+    for (size_t b = blocks_before; b < c->block_count; b++) {
+        free_domain(&c->blocks[b]);
+        c->blocks[b] = (struct zn_domain){0};
+    }
+    c->block_count = blocks_before;
+    c->block_base = 0;
+    c->block_levels = 0;
+}
+
 /* A topology.conf that failed half way leaves no switch behind: the model is as before. */
 static void drop_tree(struct zn_cluster *c)
 {
@@ -417,10 +580,11 @@ int zn_cluster_load_topology(struct zn_cluster *c, const char *text, const char 
 {
     char *copy, *line, *next;
     unsigned lineno = 0;
+    struct topo_file tf = {0, 0, 0, c->block_count};
     int rc = -1;
 
-    if (c->switch_count)
-        return zn_fail(err, "%s: the cluster model already has a switch tree", source);
+    if (c->switch_count || c->block_base)
+        return zn_fail(err, "%s: the cluster model already has a topology", source);
     copy = strdup(text);
     if (!copy)
         return zn_fail(err, "out of memory reading %s", source);
@@ -445,16 +609,18 @@ int zn_cluster_load_topology(struct zn_cluster *c, const char *text, const char 
                 *hash = '\0';
             memmove(line + strlen(line), more, strlen(more) + 1);
         }
-        if (parse_line(c, line, source, lineno, err) < 0)
+        if (parse_line(c, &tf, line, source, lineno, err) < 0)
             goto out;
     }
-    if (finish_tree(c, source, err) < 0)
+    if (finish_tree(c, source, err) < 0 || finish_blocks(c, &tf, source, err) < 0)
         goto out;
     rc = 0;
 out:
     free(copy);
-    if (rc < 0)
+    if (rc < 0) {
         drop_tree(c);
+        drop_file_blocks(c, tf.blocks_before);
+    }
     return rc;
 }
 

@@ -41,7 +41,13 @@ struct zn_cluster {
     size_t block_count;
     struct zn_switch *switches;
     size_t switch_count;
-    unsigned top_level;   /* highest switch level, 0 without switches */
+    unsigned top_level; /* highest switch level, 0 without switches */
+    /* topology/block (Slurm 23.11+): the base block size in nodes (BlockSizes' first value,
+     * else the first block's node count; 0 without a block file) and the aggregation levels
+     * Slurm may place a job on, bit L for 2^L consecutive base blocks (BlockSizes; default
+     * levels 0-3). The core places in base blocks only. */
+    unsigned block_base;
+    unsigned block_levels;
     size_t unknown_nodes; /* topology.conf names not in the node table (Slurm ignores them) */
     size_t node_cap, block_cap, switch_cap;
     size_t *name_index; /* open-addressing hash of node names -> index + 1 */
@@ -66,7 +72,14 @@ int zn_cluster_set_block(struct zn_cluster *c, size_t node, const char *name, st
  * names that are not are counted in unknown_nodes, as slurmctld ignores them too. Refuses what
  * slurmctld refuses: a switch defined twice, a switch with both or neither Nodes= and
  * Switches=, a child switch that does not exist, a switch with two parents, a loop, and a node
- * under two leaf switches. */
+ * under two leaf switches.
+ * Slurm 23.11's topology/block syntax is read too: BlockName=NAME Nodes=HOSTLIST lines become
+ * NVLink blocks, and one BlockSizes=B[,2B,4B...] line gives the base block size and the
+ * aggregation levels. Refused as slurmctld refuses them: BlockName and SwitchName in one file
+ * (each is the file of one plugin), a block without Nodes=, a block defined twice, a block with
+ * fewer nodes than the base size, a BlockSizes value that is not a positive multiple of the
+ * first with a power-of-two quotient up to 2^15. Also refused, where slurmctld is silent: a
+ * node in two blocks (an NVLink domain is one per node). */
 int zn_cluster_load_topology(struct zn_cluster *c, const char *text, const char *source,
                              struct zn_error *err);
 int zn_cluster_read_topology_file(struct zn_cluster *c, const char *path, struct zn_error *err);

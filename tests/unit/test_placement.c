@@ -626,6 +626,93 @@ START_TEST(nvlink_blocks_come_before_leaves)
 }
 END_TEST
 
+/* Slurm 23.11's topology/block file: NVL72-style racks of four nodes here. */
+START_TEST(block_topology_conf_makes_nvlink_blocks)
+{
+    static const unsigned free_gpus[] = {8, 0, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8};
+    struct zn_cluster *c = cluster_of(12, free_gpus);
+    struct zn_placement p;
+
+    load(c, "# racks\nBlockName=rack1 Nodes=n[1-4]\nBlockName=rack2 Nodes=n[5-8]\n"
+            "blockname=rack3 nodes=n[9-12],ghost1\nBlockSizes=4,8,16\n");
+    ck_assert_uint_eq(c->block_count, 3);
+    ck_assert_uint_eq(c->switch_count, 0);
+    ck_assert_uint_eq(c->block_base, 4);
+    ck_assert_uint_eq(c->block_levels, 0x7);
+    ck_assert_uint_eq(c->unknown_nodes, 1);
+    ck_assert_str_eq(c->blocks[c->nodes[5].block].name, "rack2");
+    /* A gang that fits one block stays in it: rack1 has three idle nodes left, best fit. */
+    place(c, NULL, 3, 8, true, 8, &p);
+    ck_assert_int_eq(p.list[0].scope, ZN_SCOPE_BLOCK);
+    ck_assert_str_eq(p.list[0].where, "rack1");
+    ck_assert_str_eq(names(c, &p.list[0]), "n1 n3 n4");
+    zn_placement_free(&p);
+    /* One that fits no block goes anywhere (no switch tree in a block file). */
+    place(c, NULL, 6, 8, true, 8, &p);
+    ck_assert_int_eq(p.list[0].scope, ZN_SCOPE_ANY);
+    zn_placement_free(&p);
+    zn_cluster_free(c);
+
+    /* Without BlockSizes the base is the first block's size, levels 1, 2, 4 and 8 blocks. */
+    c = cluster_of(8, NULL);
+    load(c, "BlockName=b1 Nodes=n[1-4]\nBlockName=b2 Nodes=n[5-8]\n");
+    ck_assert_uint_eq(c->block_base, 4);
+    ck_assert_uint_eq(c->block_levels, 0xf);
+    zn_cluster_free(c);
+}
+END_TEST
+
+START_TEST(block_topology_conf_refuses_what_slurmctld_refuses)
+{
+    static const struct {
+        const char *text, *needle;
+    } bad[] = {
+        {"BlockName=b1\n", "topology.conf:1: block b1 has no Nodes="},
+        {"BlockName=b1 Nodes=n[1-2]\nBlockName=b1 Nodes=n[3-4]\n", "block b1 is defined twice"},
+        {"BlockName=b1 Nodes=n[1-2]\nBlockName=b2 Nodes=n[2-3]\n",
+         "node n2 is in blocks b1 and b2"},
+        {"SwitchName=s1 Nodes=n[1-2]\nBlockName=b1 Nodes=n[3-4]\n", "one or the other"},
+        {"BlockName=b1 Nodes=n[1-2]\nSwitchName=s1 Nodes=n[3-4]\n", "one or the other"},
+        {"BlockSizes=2\nSwitchName=s1 Nodes=n[3-4]\n", "one or the other"},
+        {"BlockName=b1 Nodes=n[1-4]\nBlockName=b2 Nodes=n[5-6]\n",
+         "block b2 has 2 nodes here, fewer than the base block size 4 (the first block's)"},
+        {"BlockName=b1 Nodes=n[1-2]\nBlockSizes=4\n", "fewer than the base block size 4"},
+        {"BlockName=b1 Nodes=n[1-4]\nBlockSizes=2,6\n", "6 is not the base size 2 times a power"},
+        {"BlockName=b1 Nodes=n[1-4]\nBlockSizes=2,0\n", "BlockSizes=2,0: each size is a positive"},
+        {"BlockName=b1 Nodes=n[1-4]\nBlockSizes=two\n", "BlockSizes=two"},
+        {"BlockName=b1 Nodes=n[1-4]\nBlockSizes=1,65536\n", "more than 2^15 base blocks"},
+        {"BlockName=b1 Nodes=n[1-4]\nBlockSizes=2\nBlockSizes=4\n", "given twice"},
+        {"BlockName=b1 Nodes=n[1-4] BlockSizes=2\n", "on a line of its own"},
+        {"BlockSizes=2\n", "BlockSizes without any BlockName line"},
+        {"BlockName=b1 SwitchName=s1 Nodes=n1\n", "not both"},
+        {"BlockName=b1 Nodes=n[1-4] Speed=9\n", "or BlockName, Nodes, BlockSizes"},
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct zn_cluster *c = cluster_of(8, NULL);
+        struct zn_error err;
+
+        /* A block from a node feature survives a file that failed. */
+        ck_assert_int_eq(zn_cluster_set_block(c, 7, "nvlblock_x", &err), 0);
+        ck_assert_msg(zn_cluster_load_topology(c, bad[i].text, "topology.conf", &err) == -1,
+                      "accepted: %s", bad[i].text);
+        ck_assert_msg(strstr(err.text, bad[i].needle), "%s: message '%s' lacks '%s'", bad[i].text,
+                      err.text, bad[i].needle);
+        ck_error_mentions(err, "zenith: topology.conf");
+        ck_assert_uint_eq(c->block_count, 1);
+        ck_assert_uint_eq(c->switch_count, 0);
+        ck_assert_uint_eq(c->block_base, 0);
+        for (size_t n = 0; n < 7; n++)
+            ck_assert_int_eq(c->nodes[n].block, -1);
+        ck_assert_int_eq(c->nodes[7].block, 0);
+        /* And the model takes a good file afterwards. */
+        load(c, "BlockName=b1 Nodes=n[1-2]\n");
+        ck_assert_uint_eq(c->block_count, 2);
+        zn_cluster_free(c);
+    }
+}
+END_TEST
+
 START_TEST(single_gpu_jobs_are_packed_best_fit)
 {
     static const unsigned free_gpus[] = {8, 2, 8, 3, 2, 1};
@@ -918,6 +1005,8 @@ int main(void)
     tcase_add_test(tc, no_wait_where_waiting_cannot_help);
     tcase_add_test(tc, best_fit_matches_a_full_sort);
     tcase_add_test(tc, nvlink_blocks_come_before_leaves);
+    tcase_add_test(tc, block_topology_conf_makes_nvlink_blocks);
+    tcase_add_test(tc, block_topology_conf_refuses_what_slurmctld_refuses);
     tcase_add_test(tc, single_gpu_jobs_are_packed_best_fit);
     tcase_add_test(tc, candidates_are_capped_and_distinct);
     tcase_add_test(tc, gang_requests_are_validated);
