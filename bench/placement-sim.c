@@ -142,7 +142,7 @@ static const char *bare_message(const struct zn_error *e)
 /* ------------------------------------------------------------------ clusters */
 
 struct layout {
-    size_t leaves, spines;
+    size_t leaves, spines, blocks;
     char nodes[256]; /* "321x2 + 231x8" */
     unsigned long gpus;
 };
@@ -169,7 +169,8 @@ static struct zn_cluster *load_cluster(struct zn_cluster *c, const struct text *
 /* The trace's cluster: each GPU size fills its own leaves of leaf_size nodes, in machine list
  * order, all leaves under one spine. */
 static struct zn_cluster *trace_cluster(const struct machines *m, unsigned leaf_size,
-                                        struct layout *lay, struct zn_error *err)
+                                        unsigned block_size, struct layout *lay,
+                                        struct zn_error *err)
 {
     struct zn_cluster *c = zn_cluster_new(), *done = NULL;
     struct text topo = {0};
@@ -235,6 +236,19 @@ static struct zn_cluster *trace_cluster(const struct machines *m, unsigned leaf_
         goto out;
     lay->spines = 1;
     done = load_cluster(c, &topo, err);
+    /* NVLink blocks (--block-size): consecutive nodes of the largest size, as racks of an
+     * NVL72 system are, given to the model as the 22.05 adapter gives node features. */
+    for (size_t i = 0, in_block = 0; done && block_size && i < m->count; i++) {
+        char name[32];
+
+        if (m->list[i].gpus != m->max_gpus)
+            continue;
+        snprintf(name, sizeof(name), "nvl%zu", c->block_count - (in_block ? 1 : 0));
+        if (zn_cluster_set_block(c, i, name, err) < 0)
+            done = NULL;
+        in_block = (in_block + 1) % block_size;
+    }
+    lay->blocks = c ? c->block_count : 0;
 out:
     free(topo.s);
     if (!done)
@@ -521,7 +535,7 @@ static struct finish heap_pop(struct heap *h)
 }
 
 struct result {
-    size_t jobs, multi, one_leaf;
+    size_t jobs, multi, one_leaf, one_block;
     double wait_mean;
     uint64_t wait_p95;
     double stranded_gpu_hours;
@@ -540,7 +554,7 @@ struct sim {
     size_t head, tail;
     struct heap running;
     struct samples decide_ns, waits;
-    size_t multi, one_leaf;
+    size_t multi, one_leaf, one_block;
     unsigned leaf_wait; /* zenith: the gangs' wait for a leaf switch (--leaf-wait) */
     uint64_t now;
     struct heap wakes;    /* when a held gang's wait ends: the queue is walked again then */
@@ -601,7 +615,7 @@ static int start_job(struct sim *s, size_t idx, uint64_t now, const size_t *node
                      struct zn_error *err)
 {
     const struct job *j = &s->t->jobs[idx];
-    bool one_leaf = true;
+    bool one_leaf = true, one_block = s->c->nodes[nodes[0]].block >= 0;
     size_t *copy;
 
     /* A policy that hands out a full node would make every number after it meaningless. */
@@ -616,6 +630,8 @@ static int start_job(struct sim *s, size_t idx, uint64_t now, const size_t *node
                            policy_name[s->policy], j->id, n, j->gpus_per_node);
         if (s->c->nodes[n].leaf != s->c->nodes[nodes[0]].leaf)
             one_leaf = false;
+        if (s->c->nodes[n].block != s->c->nodes[nodes[0]].block)
+            one_block = false;
     }
     copy = malloc(j->nodes * sizeof(*copy));
     if (!copy)
@@ -629,6 +645,7 @@ static int start_job(struct sim *s, size_t idx, uint64_t now, const size_t *node
     if (j->nodes > 1) {
         s->multi++;
         s->one_leaf += one_leaf;
+        s->one_block += one_block;
     }
     if (samples_add(&s->waits, now - j->submit, err) < 0)
         return -1;
@@ -695,7 +712,7 @@ static int walk_queue(struct sim *s, uint64_t now, size_t *scratch, struct zn_er
 }
 
 static int simulate(enum policy policy, const struct trace *t, const struct machines *m,
-                    unsigned leaf_size, unsigned leaf_wait, struct result *res,
+                    unsigned leaf_size, unsigned block_size, unsigned leaf_wait, struct result *res,
                     struct zn_error *err)
 {
     struct sim s = {.policy = policy,
@@ -711,7 +728,7 @@ static int simulate(enum policy policy, const struct trace *t, const struct mach
     int rc = -1;
 
     memset(res, 0, sizeof(*res));
-    s.c = trace_cluster(m, leaf_size, &lay, err);
+    s.c = trace_cluster(m, leaf_size, block_size, &lay, err);
     if (!s.c)
         goto out;
     if (policy == POLICY_STOCK && stock_init(&s.stock, s.c, err) < 0)
@@ -770,6 +787,7 @@ static int simulate(enum policy policy, const struct trace *t, const struct mach
     res->jobs = s.waits.count;
     res->multi = s.multi;
     res->one_leaf = s.one_leaf;
+    res->one_block = s.one_block;
     res->wait_mean = samples_mean(&s.waits);
     res->wait_p95 = samples_percentile(&s.waits, 95);
     res->stranded_gpu_hours = stranded_seconds / 3600;
@@ -812,7 +830,8 @@ static const char *base_name(const char *path)
 }
 
 static int run_trace(const char *machines_path, const char *trace_path, unsigned leaf_size,
-                     unsigned limit, unsigned compress, unsigned leaf_wait, struct zn_error *err)
+                     unsigned block_size, unsigned limit, unsigned compress, unsigned leaf_wait,
+                     struct zn_error *err)
 {
     struct machines m = {0};
     struct trace t = {0};
@@ -828,7 +847,7 @@ static int run_trace(const char *machines_path, const char *trace_path, unsigned
      * then runs on a fresh copy. */
     if (read_machines(machines_path, &m, err) < 0)
         goto out;
-    c = trace_cluster(&m, leaf_size, &lay, err);
+    c = trace_cluster(&m, leaf_size, block_size, &lay, err);
     if (!c || read_trace(trace_path, limit, compress, &t, err) < 0 || shape_jobs(&t, &m, err) < 0)
         goto out;
     for (size_t i = 0; i < t.count; i++)
@@ -846,6 +865,9 @@ static int run_trace(const char *machines_path, const char *trace_path, unsigned
     printf("cluster: %zu nodes (%s GPUs, %lu GPUs in all), %zu leaf switches of <=%u nodes, %zu "
            "spine\n",
            c->node_count, lay.nodes, lay.gpus, lay.leaves, leaf_size, lay.spines);
+    if (block_size)
+        printf("blocks: %zu NVLink blocks of <=%u consecutive %u-GPU nodes (--block-size)\n",
+               lay.blocks, block_size, m.max_gpus);
     printf("scheduler: event-driven, queue by submit time then job id, at every arrival or end "
            "start each job that fits now (greedy backfill, no reservations), the same for both\n");
     printf("policies: zenith = zn_place (gang for multi-node jobs, GPU best fit otherwise), first "
@@ -854,7 +876,7 @@ static int run_trace(const char *machines_path, const char *trace_path, unsigned
            leaf_wait);
     fflush(stdout);
     for (int p = POLICY_ZENITH; p <= POLICY_STOCK; p++) {
-        if (simulate((enum policy)p, &t, &m, leaf_size, leaf_wait, &res[p], err) < 0)
+        if (simulate((enum policy)p, &t, &m, leaf_size, block_size, leaf_wait, &res[p], err) < 0)
             goto out;
         if (res[p].jobs != t.count) {
             zn_fail(err, "the %s run started %zu of %zu jobs; this is a bug in the simulator",
@@ -862,6 +884,13 @@ static int run_trace(const char *machines_path, const char *trace_path, unsigned
             goto out;
         }
         print_result((enum policy)p, &res[p]);
+        if (block_size)
+            printf("%-7s %zu of %zu multi-node jobs (%.1f%%) inside one NVLink block of %u "
+                   "nodes%s\n",
+                   p == POLICY_ZENITH ? "zenith:" : "stock:", res[p].one_block, res[p].multi,
+                   res[p].multi ? 100.0 * (double)res[p].one_block / (double)res[p].multi : 0,
+                   block_size,
+                   p == POLICY_STOCK ? " (the stock model knows no blocks, as 22.05)" : "");
         fflush(stdout);
         share[p] = res[p].multi ? (double)res[p].one_leaf / (double)res[p].multi : 0;
     }
@@ -1064,8 +1093,8 @@ out:
 
 static void usage(FILE *f)
 {
-    fputs("usage: placement-sim [--leaf-size N] [--limit N] [--compress N] [--leaf-wait S] "
-          "MACHINES.csv TRACE.csv\n"
+    fputs("usage: placement-sim [--leaf-size N] [--block-size N] [--limit N] [--compress N]\n"
+          "                     [--leaf-wait S] MACHINES.csv TRACE.csv\n"
           "       placement-sim --scale NODES [--leaf-size N] [--iterations N] [--seed N]\n"
           "\n"
           "Replays a Philly job trace (Chronus CSV layout) on the cluster of its machine list,\n"
@@ -1082,6 +1111,8 @@ static void usage(FILE *f)
           "  --scale NODES    synthetic cluster of NODES 8-GPU nodes, spines of 16 leaves\n"
           "  --iterations N   timed decisions per request with --scale (default 2000)\n"
           "  --seed N         occupancy seed with --scale (default 1)\n"
+          "  --block-size N   NVLink blocks of N consecutive nodes of the largest GPU size\n"
+          "                   (the stock model has none, as Slurm 22.05; ignored with --scale)\n"
           "  --leaf-wait S    zenith: a gang waits up to S seconds of the trace for a leaf\n"
           "                   switch before the spine (default 0; ignored with --scale)\n"
           "  --help           this text\n",
@@ -1098,11 +1129,13 @@ int main(int argc, char **argv)
         {"iterations", required_argument, NULL, 'i'},
         {"seed", required_argument, NULL, 'r'},
         {"leaf-wait", required_argument, NULL, 'w'},
+        {"block-size", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     unsigned leaf_size = SIM_LEAF_SIZE_DEFAULT, limit = 0, compress = 1, scale = 0;
     unsigned iterations = SIM_ITERATIONS_DEFAULT, seed = SIM_SEED_DEFAULT, leaf_wait = 0;
+    unsigned block_size = 0;
     struct zn_error err;
     int opt, rc;
 
@@ -1129,6 +1162,9 @@ int main(int argc, char **argv)
             break;
         case 'r':
             parsed = zn_parse_count("--seed", optarg, UINT32_MAX, &seed, &err);
+            break;
+        case 'b':
+            parsed = zn_parse_count("--block-size", optarg, 1u << 16, &block_size, &err);
             break;
         case 'w':
             parsed = zn_parse_seconds("--leaf-wait", optarg, 100u * 24 * 3600, &leaf_wait, &err);
@@ -1166,7 +1202,8 @@ int main(int argc, char **argv)
                             "see placement-sim --help\n");
             return 2;
         }
-        rc = run_trace(argv[optind], argv[optind + 1], leaf_size, limit, compress, leaf_wait, &err);
+        rc = run_trace(argv[optind], argv[optind + 1], leaf_size, block_size, limit, compress,
+                       leaf_wait, &err);
     }
     if (rc < 0) {
         fflush(stdout);
