@@ -55,3 +55,48 @@ sbatch_wait() {
     local id
     id=$(sbatch --parsable "$@") && wait_job "$id" && echo "$id"
 }
+
+# ------------------------------------------------------------------ slurmctld plugin tests
+# A cluster of the test's own running Zenith's slurmctld plugins (t-select, t-gang-wait): NAME
+# names its directory and cluster, OFFSET its port window, PREFIX its nodes. Skips when the
+# plugins are not built. Sets cluster and exports SLURM_CONF; the cluster goes down on exit.
+ctld_cluster() {
+    plugins=$ZENITH_BUILDDIR/select/.libs
+    if [ ! -r "$plugins/select_zenith_cons_tres.so" ]; then
+        echo "skipped: the slurmctld plugins are not built (configure --with-slurm-source)"
+        exit 77
+    fi
+    export ZENITH_CLUSTER_DIR=${ZENITH_CLUSTER_DIR}-$1
+    export ZENITH_CLUSTER_PORT=$((ZENITH_CLUSTER_PORT + $2))
+    export ZENITH_CLUSTER_PREFIX=$3 ZENITH_CLUSTER_NAME=zenith-$1
+    export ZENITH_CTLD_PLUGINS=$plugins
+    unset ZENITH_SPANK_ARGS
+    cluster=$ZENITH_SRCDIR/contrib/cluster/zenith-cluster
+    export SLURM_CONF=$ZENITH_CLUSTER_DIR/etc/slurm.conf
+    "$cluster" down >/dev/null 2>&1
+    trap '"$cluster" down >/dev/null; rm -rf "$work"' EXIT
+}
+
+field() { # job, field -> value from scontrol show job
+    scontrol show job "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1
+}
+
+running() { # job [seconds, default 60] -> its node list once it runs
+    local deadline=$((SECONDS + ${2:-60})) state
+    while ((SECONDS < deadline)); do
+        state=$(field "$1" JobState)
+        [ "$state" = RUNNING ] && { field "$1" NodeList; return 0; }
+        [ "$state" = PENDING ] || [ "$state" = CONFIGURING ] || break
+        sleep 0.2
+    done
+    fail "job $1 is $(field "$1" JobState) ($(field "$1" Reason)) after ${2:-60} s, not running"
+}
+
+submit() { # sbatch arguments -> the id of a job that sleeps 600 s
+    run sbatch --parsable -o /dev/null --ntasks-per-node=1 "$@" --wrap "sleep 600" || fail "sbatch $* failed"
+}
+
+gone() { # jobs: cancelled and ended
+    scancel "$@"
+    for id in "$@"; do wait_job "$id" >/dev/null; done
+}

@@ -8,51 +8,14 @@
 # shellcheck shell=bash
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-plugins=$ZENITH_BUILDDIR/select/.libs
-if [ ! -r "$plugins/select_zenith_cons_tres.so" ]; then
-    echo "skipped: the slurmctld plugins are not built (configure --with-slurm-source)"
-    exit 77
-fi
-
-export ZENITH_CLUSTER_DIR=${ZENITH_CLUSTER_DIR}-gangwait
-export ZENITH_CLUSTER_PORT=$((ZENITH_CLUSTER_PORT + 600))
-export ZENITH_CLUSTER_PREFIX=zw ZENITH_CLUSTER_NAME=zenith-gangwait
-export ZENITH_CTLD_PLUGINS=$plugins
+ctld_cluster gangwait 600 zw
 # Backfill every second: a held gang is looked at again soon after its wait ends.
 export ZENITH_CLUSTER_CONF_EXTRA="DebugFlags=SelectType
 SlurmctldDebug=verbose
 SchedulerParameters=bf_interval=1,bf_resolution=1,zenith_gang_leaf_wait=300,zenith_gang_leaf_wait_max=600"
-unset ZENITH_SPANK_ARGS ZENITH_CTLD_ENABLE
-cluster=$ZENITH_SRCDIR/contrib/cluster/zenith-cluster
-export SLURM_CONF=$ZENITH_CLUSTER_DIR/etc/slurm.conf
+unset ZENITH_CTLD_ENABLE
 log=$ZENITH_CLUSTER_DIR/log/slurmctld.log
-"$cluster" down >/dev/null 2>&1
-trap '"$cluster" down >/dev/null; rm -rf "$work"' EXIT
 "$cluster" up 8 >/dev/null || fail "the 8-node cluster did not start: $("$cluster" logs | tail -n 40)"
-
-field() { # job, field -> value from scontrol show job
-    scontrol show job "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1
-}
-
-running() { # job, seconds -> its node list once it runs
-    local deadline=$((SECONDS + $2)) state
-    while ((SECONDS < deadline)); do
-        state=$(field "$1" JobState)
-        [ "$state" = RUNNING ] && { field "$1" NodeList; return 0; }
-        [ "$state" = PENDING ] || [ "$state" = CONFIGURING ] || break
-        sleep 0.2
-    done
-    fail "job $1 is $(field "$1" JobState) ($(field "$1" Reason)) after $2 s, not running"
-}
-
-submit() {
-    run sbatch --parsable -o /dev/null --ntasks-per-node=1 "$@" --wrap "sleep 600" || fail "sbatch $* failed"
-}
-
-gone() {
-    scancel "$@"
-    for id in "$@"; do wait_job "$id" >/dev/null; done
-}
 
 # zw4 and zw8 idle, every other node full: a 2x8 gang fits only across the two leaves.
 fill() {

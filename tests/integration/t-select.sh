@@ -8,53 +8,15 @@
 # shellcheck shell=bash
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-plugins=$ZENITH_BUILDDIR/select/.libs
-if [ ! -r "$plugins/select_zenith_cons_tres.so" ]; then
-    echo "skipped: the slurmctld plugins are not built (configure --with-slurm-source)"
-    exit 77
-fi
-
-export ZENITH_CLUSTER_DIR=${ZENITH_CLUSTER_DIR}-select
-export ZENITH_CLUSTER_PORT=$((ZENITH_CLUSTER_PORT + 300))
-export ZENITH_CLUSTER_PREFIX=zs ZENITH_CLUSTER_NAME=zenith-select
-export ZENITH_CTLD_PLUGINS=$plugins
+ctld_cluster select 300 zs
 # 1000 per second of waiting: growth shows within a test.
 export ZENITH_CLUSTER_CONF_EXTRA="DebugFlags=SelectType
 SlurmctldDebug=verbose
 PrioritySiteFactorParameters=gang_base=5000,gang_per_hour=3600000,gang_max=900000"
-unset ZENITH_SPANK_ARGS
-cluster=$ZENITH_SRCDIR/contrib/cluster/zenith-cluster
-export SLURM_CONF=$ZENITH_CLUSTER_DIR/etc/slurm.conf
-"$cluster" down >/dev/null 2>&1
-trap '"$cluster" down >/dev/null; rm -rf "$work"' EXIT
 
 up() {
     "$cluster" down >/dev/null 2>&1
     "$cluster" up 8 >/dev/null || fail "the 8-node cluster did not start: $("$cluster" logs | tail -n 40)"
-}
-
-field() { # job, field -> value from scontrol show job
-    scontrol show job "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1
-}
-
-running() { # job -> its node list once it runs
-    local deadline=$((SECONDS + 60)) state
-    while ((SECONDS < deadline)); do
-        state=$(field "$1" JobState)
-        [ "$state" = RUNNING ] && { field "$1" NodeList; return 0; }
-        [ "$state" = PENDING ] || [ "$state" = CONFIGURING ] || break
-        sleep 0.2
-    done
-    fail "job $1 is $(field "$1" JobState) ($(field "$1" Reason)), not running"
-}
-
-gone() {
-    scancel "$@"
-    for id in "$@"; do wait_job "$id" >/dev/null; done
-}
-
-submit() {
-    run sbatch --parsable -o /dev/null --ntasks-per-node=1 "$@" --wrap "sleep 600" || fail "sbatch $* failed"
 }
 
 leaf_of() { # node list -> leaf1, leaf2 or "both"
