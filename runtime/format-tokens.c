@@ -255,11 +255,11 @@ static int check_idx_arrays(const char *idx_path, const char *bin_path, uint64_t
                            idx_path, k, len, m->lengths_at + 4 * (size_t)k);
         if (ptr < 0 || (uint64_t)ptr > bin_size || (uint64_t)len * item > bin_size - (uint64_t)ptr)
             return zn_fail(err,
-                           "%s: sequence %" PRIu64 "'s pointer at offset %zu gives bytes %" PRId64
-                           "..%" PRId64 " of %s, which has %" PRIu64 " bytes; .idx and .bin do "
-                           "not belong together (one rewritten or truncated?)",
-                           idx_path, k, m->pointers_at + 8 * (size_t)k, ptr,
-                           ptr + (int64_t)len * (int64_t)item, bin_path, bin_size);
+                           "%s: sequence %" PRIu64 "'s pointer at offset %zu gives %" PRIu64
+                           " bytes from byte %" PRId64 " of %s, which has %" PRIu64 " bytes; "
+                           ".idx and .bin do not belong together (one rewritten or truncated?)",
+                           idx_path, k, m->pointers_at + 8 * (size_t)k, (uint64_t)len * item, ptr,
+                           bin_path, bin_size);
         if ((uint64_t)ptr != m->contiguous_base + tokens * item)
             m->contiguous = false;
         tokens += (uint64_t)len;
