@@ -200,14 +200,18 @@ int zn_gang_stamp_find(const char *admin_comment, struct zn_gang *out)
     return 0;
 }
 
-int zn_gang_priority_parse(const char *params, struct zn_gang_priority *out, struct zn_error *err)
+int zn_gang_priority_parse(const char *params, uint32_t age_weight, uint32_t max_age,
+                           struct zn_gang_priority *out, struct zn_error *err)
 {
     char *copy, *item, *save = NULL;
     int rc = -1;
 
-    out->base = ZN_GANG_BASE_DEFAULT;
-    out->per_hour = ZN_GANG_PER_HOUR_DEFAULT;
-    out->max = ZN_GANG_MAX_DEFAULT;
+    /* A max_age of 0 makes every job's age factor full at once: nothing left to double. */
+    out->base = 0;
+    out->per_hour = max_age ? ((uint64_t)age_weight * 3600 + max_age / 2) / max_age : 0;
+    if (out->per_hour > UINT32_MAX)
+        out->per_hour = UINT32_MAX;
+    out->max = age_weight;
     if (!params || !*params)
         return 0;
     copy = strdup(params);

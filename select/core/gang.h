@@ -74,16 +74,19 @@ int zn_gang_stamp_find(const char *admin_comment, struct zn_gang *out);
 
 /* PrioritySiteFactorParameters: "gang_base=B,gang_per_hour=N,gang_max=M". A validated gang
  * job's factor is base from submission on, plus per_hour for each hour it has waited, the
- * growth capped at max. */
+ * growth capped at max. The defaults follow the age factor priority/multifactor gives every job,
+ * so that a gang ages twice as fast as the rest and never jumps the queue at submission (a jump
+ * let 100 queued gangs hold back 900 smaller jobs: bench/sdiag-scale.sh): base 0, per_hour what
+ * one hour of age is worth (age_weight * 3600 / max_age, rounded), max age_weight. age_weight is
+ * the PriorityWeightAge in effect, 0 where slurmctld ignores it (no slurmdbd); then the
+ * defaults add nothing. */
 struct zn_gang_priority {
     uint64_t base;
     uint64_t per_hour;
     uint64_t max;
 };
-#define ZN_GANG_BASE_DEFAULT     1000
-#define ZN_GANG_PER_HOUR_DEFAULT 1000
-#define ZN_GANG_MAX_DEFAULT      100000
-int zn_gang_priority_parse(const char *params, struct zn_gang_priority *out, struct zn_error *err);
+int zn_gang_priority_parse(const char *params, uint32_t age_weight, uint32_t max_age,
+                           struct zn_gang_priority *out, struct zn_error *err);
 uint64_t zn_gang_priority_value(const struct zn_gang_priority *params, int64_t waited_seconds);
 
 /* GPUs in one of Slurm's TRES request strings (tres_per_node, tres_per_job, ...): 1 and *count

@@ -3,11 +3,13 @@
  * they wait, so a large gang is not starved by small jobs that backfill around it. */
 #include "config.h" /* Slurm's (-iquote): slurm_xlator.h needs its USE_ALIAS */
 
+#include <inttypes.h>
 #include <time.h>
 
 #include "src/common/slurm_xlator.h" /* first, as in Slurm's own plugins */
 #include "src/common/list.h"
 #include "src/common/log.h"
+#include "src/common/slurm_protocol_api.h"
 #include "src/slurmctld/slurmctld.h"
 
 #include "select/core/gang.h"
@@ -24,13 +26,24 @@ static struct zn_gang_priority params;
 
 static void read_params(void)
 {
+    /* priority/multifactor drops PriorityWeightAge without slurmdbd; the defaults follow it. */
+    uint32_t age_weight = slurm_with_slurmdbd() ? slurm_conf.priority_weight_age : 0;
     struct zn_error err;
 
-    if (zn_gang_priority_parse(slurm_conf.site_factor_params, &params, &err) < 0) {
-        error("%s; using gang_base=%u,gang_per_hour=%u,gang_max=%u", err.text, ZN_GANG_BASE_DEFAULT,
-              ZN_GANG_PER_HOUR_DEFAULT, ZN_GANG_MAX_DEFAULT);
-        zn_gang_priority_parse(NULL, &params, &err);
+    if (zn_gang_priority_parse(slurm_conf.site_factor_params, age_weight,
+                               slurm_conf.priority_max_age, &params, &err) < 0) {
+        zn_gang_priority_parse(NULL, age_weight, slurm_conf.priority_max_age, &params, &err);
+        error("%s; using the defaults gang_base=%" PRIu64 ",gang_per_hour=%" PRIu64
+              ",gang_max=%" PRIu64,
+              err.text, params.base, params.per_hour, params.max);
     }
+    if (!params.base && (!params.per_hour || !params.max))
+        info("zenith: site_factor/zenith gives gang jobs nothing: gang_base=0, "
+             "gang_per_hour=%" PRIu64 ", gang_max=%" PRIu64
+             " (the defaults follow PriorityWeightAge=%u%s); give "
+             "PrioritySiteFactorParameters to raise waiting gangs",
+             params.per_hour, params.max, slurm_conf.priority_weight_age,
+             slurm_with_slurmdbd() ? "" : ", which slurmctld ignores without slurmdbd");
 }
 
 extern int init(void)

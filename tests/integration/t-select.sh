@@ -3,8 +3,9 @@
 # Zenith's slurmctld plugins in a real 8-node cluster (two leaf switches of four nodes, 8 GPUs
 # per node): a gang job stays in one leaf where the same job without --zenith-gang spans two,
 # a 2-GPU job is packed onto the node with 2 GPUs free, job_submit's checks and stamp, the gang
-# factor in sprio; then without job_submit (a ZENITH_GANG nobody validated gets nothing), then
-# without any of the plugins (stock cons_tres again).
+# factor in sprio; then without job_submit (a ZENITH_GANG nobody validated gets nothing), the
+# factor's defaults (nothing without slurmdbd), then without any of the plugins (stock cons_tres
+# again).
 # shellcheck shell=bash
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -134,6 +135,21 @@ pend=$(submit -N8 --gpus-per-node=8 --zenith-gang)
 sleep 1
 expect_eq "$(site_of "$pend")" 0 "sprio SITE of a gang request nobody validated"
 gone "$forged" "$pend" "$busy1" "$busy6"
+
+# ------------------------------------------------------------------ the gang factor's defaults
+# They follow the age factor, which slurmctld drops without slurmdbd (as here): a gang ranks as
+# any other job of its age, and the log says how to change that.
+export ZENITH_CTLD_ENABLE="select job_submit site_factor"
+export ZENITH_CLUSTER_CONF_EXTRA="SlurmctldDebug=verbose
+PriorityWeightAge=1000"
+up
+pend=$(submit -N8 --gpus-per-node=8 --zenith-gang)
+expect_eq "$(field "$pend" AdminComment)" "zenith-gang:nodes=8,gpus-per-node=8" "stamp with the factor's defaults"
+sleep 1
+expect_eq "$(site_of "$pend")" 0 "sprio SITE of a gang job under the factor's defaults without slurmdbd"
+grep -qF "zenith: site_factor/zenith gives gang jobs nothing: gang_base=0, gang_per_hour=0, gang_max=0 (the defaults follow PriorityWeightAge=1000, which slurmctld ignores without slurmdbd)" \
+    "$ZENITH_CLUSTER_DIR/log/slurmctld.log" || fail "slurmctld did not log that the gang factor's defaults add nothing"
+gone "$pend"
 
 # ------------------------------------------------------------------ stock Slurm again
 unset ZENITH_CTLD_PLUGINS ZENITH_CTLD_ENABLE

@@ -942,25 +942,58 @@ START_TEST(gang_priority_grows_with_wait_up_to_the_cap)
     struct zn_gang_priority p;
     struct zn_error err;
 
-    ck_assert_int_eq(zn_gang_priority_parse(NULL, &p, &err), 0);
-    ck_assert_uint_eq(p.per_hour, ZN_GANG_PER_HOUR_DEFAULT);
-    ck_assert_uint_eq(p.base, ZN_GANG_BASE_DEFAULT);
-    ck_assert_int_eq(zn_gang_priority_parse("gang_per_hour=3600,gang_max=500", &p, &err), 0);
-    ck_assert_uint_eq(p.base, ZN_GANG_BASE_DEFAULT);
-    ck_assert_int_eq(
-        zn_gang_priority_parse("gang_base=7,gang_per_hour=3600,gang_max=500", &p, &err), 0);
+    ck_assert_int_eq(zn_gang_priority_parse("gang_per_hour=3600,gang_max=500", 0, 604800, &p, &err),
+                     0);
+    ck_assert_uint_eq(p.base, 0);
+    ck_assert_int_eq(zn_gang_priority_parse("gang_base=7,gang_per_hour=3600,gang_max=500", 1000,
+                                            604800, &p, &err),
+                     0);
     ck_assert_uint_eq(zn_gang_priority_value(&p, 0), 7);
     ck_assert_uint_eq(zn_gang_priority_value(&p, -5), 7);
     ck_assert_uint_eq(zn_gang_priority_value(&p, 60), 67);
     ck_assert_uint_eq(zn_gang_priority_value(&p, 1000), 507);
     ck_assert_uint_eq(zn_gang_priority_value(&p, INT64_MAX), 507);
-    ck_assert_int_eq(zn_gang_priority_parse("gang_per_hour=-1", &p, &err), -1);
+    ck_assert_int_eq(zn_gang_priority_parse("gang_per_hour=-1", 0, 0, &p, &err), -1);
     ck_error_mentions(err, "gang_per_hour=-1");
-    ck_assert_int_eq(zn_gang_priority_parse("gang_weight=3", &p, &err), -1);
+    ck_assert_int_eq(zn_gang_priority_parse("gang_weight=3", 0, 0, &p, &err), -1);
     ck_error_mentions(err, "unknown key gang_weight");
-    ck_assert_int_eq(zn_gang_priority_parse("gang_max", &p, &err), -1);
+    ck_assert_int_eq(zn_gang_priority_parse("gang_max", 0, 0, &p, &err), -1);
     ck_error_mentions(err, "KEY=VALUE");
-    ck_assert_int_eq(zn_gang_priority_parse("gang_max=99999999999", &p, &err), -1);
+    ck_assert_int_eq(zn_gang_priority_parse("gang_max=99999999999", 0, 0, &p, &err), -1);
+}
+END_TEST
+
+/* At submission a gang ranks as any job of its age; after waiting W it ranks as a job that
+ * waited 2W, until its bonus reaches a full age factor. */
+START_TEST(gang_priority_defaults_double_the_age_factor)
+{
+    const uint32_t weight = 1000, max_age = 7 * 24 * 3600;
+    struct zn_gang_priority p;
+    struct zn_error err;
+    int64_t waited;
+
+    ck_assert_int_eq(zn_gang_priority_parse(NULL, weight, max_age, &p, &err), 0);
+    ck_assert_uint_eq(zn_gang_priority_value(&p, 0), 0);
+    for (waited = 3600; waited <= 6 * 24 * 3600; waited += 12 * 3600) {
+        uint64_t age = (uint64_t)weight * (uint64_t)waited / max_age;
+        uint64_t bonus = zn_gang_priority_value(&p, waited);
+
+        /* per_hour is rounded to a whole number: 6 for 5.95 an hour here */
+        ck_assert_uint_ge(bonus + 1, age);
+        ck_assert_uint_le(bonus, age + age / 50 + 1);
+    }
+    ck_assert_uint_eq(zn_gang_priority_value(&p, 30 * 24 * 3600), weight);
+    /* no age factor in effect (PriorityWeightAge 0, or no slurmdbd): the defaults add nothing */
+    ck_assert_int_eq(zn_gang_priority_parse("", 0, max_age, &p, &err), 0);
+    ck_assert_uint_eq(zn_gang_priority_value(&p, 0), 0);
+    ck_assert_uint_eq(zn_gang_priority_value(&p, INT32_MAX), 0);
+    /* PriorityMaxAge=0 fills every job's age factor at once: nothing to double */
+    ck_assert_int_eq(zn_gang_priority_parse(NULL, weight, 0, &p, &err), 0);
+    ck_assert_uint_eq(zn_gang_priority_value(&p, 3600), 0);
+    /* the largest weight over one second of max age stays a valid factor */
+    ck_assert_int_eq(zn_gang_priority_parse(NULL, UINT32_MAX, 1, &p, &err), 0);
+    ck_assert_uint_eq(p.per_hour, UINT32_MAX);
+    ck_assert_uint_eq(zn_gang_priority_value(&p, INT64_MAX), INT32_MAX);
 }
 END_TEST
 
@@ -1013,6 +1046,7 @@ int main(void)
     tcase_add_test(tc, gang_waits_are_validated_and_capped);
     tcase_add_test(tc, only_a_wellformed_stamp_counts);
     tcase_add_test(tc, gang_priority_grows_with_wait_up_to_the_cap);
+    tcase_add_test(tc, gang_priority_defaults_double_the_age_factor);
     tcase_add_test(tc, gpu_counts_are_read_from_tres_strings);
     return test_run("placement", tc);
 }
