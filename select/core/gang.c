@@ -13,61 +13,76 @@
 #define ZN_GANG_NODES_MAX 65536
 #define ZN_GANG_GPUS_MAX  1024
 
+/* Calls take(key, value) for each comma-separated item of list, value NULL where the item has no
+ * '='; stops at the first item take refuses (-1). Both of Zenith's slurm.conf parameter lists
+ * (SchedulerParameters, PrioritySiteFactorParameters) are read through it. */
+typedef int (*param_take)(const char *key, const char *value, void *ctx, struct zn_error *err);
+
+static int each_param(const char *list, const char *what, param_take take, void *ctx,
+                      struct zn_error *err)
+{
+    char *copy, *item, *save = NULL;
+    int rc = 0;
+
+    if (!list || !*list)
+        return 0;
+    copy = strdup(list);
+    if (!copy)
+        return zn_fail(err, "out of memory reading %s", what);
+    for (item = strtok_r(copy, ",", &save); item && rc == 0; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+
+        if (eq)
+            *eq = '\0';
+        rc = take(item, eq ? eq + 1 : NULL, ctx, err);
+    }
+    free(copy);
+    return rc;
+}
+
+struct wait_params {
+    struct zn_gang_wait_limits limits;
+    bool wait_given;
+};
+
+static int take_wait_param(const char *key, const char *value, void *ctx, struct zn_error *err)
+{
+    struct wait_params *w = ctx;
+
+    if (strncmp(key, "zenith_", 7) != 0)
+        return 0; /* Slurm's own */
+    if (strcmp(key, "zenith_gang_leaf_wait") == 0 && value) {
+        w->wait_given = true;
+        return zn_parse_seconds("SchedulerParameters zenith_gang_leaf_wait", value,
+                                ZN_GANG_LEAF_WAIT_LIMIT, &w->limits.leaf_wait, err);
+    }
+    if (strcmp(key, "zenith_gang_leaf_wait_max") == 0 && value)
+        return zn_parse_seconds("SchedulerParameters zenith_gang_leaf_wait_max", value,
+                                ZN_GANG_LEAF_WAIT_LIMIT, &w->limits.leaf_wait_max, err);
+    return zn_fail(err,
+                   "SchedulerParameters: unknown Zenith key %s%s; Zenith knows "
+                   "zenith_gang_leaf_wait=S and zenith_gang_leaf_wait_max=S",
+                   key, value ? "=..." : " (without a value)");
+}
+
 int zn_gang_wait_limits_parse(const char *sched_params, struct zn_gang_wait_limits *out,
                               struct zn_error *err)
 {
-    static const char prefix[] = "zenith_";
-    struct zn_gang_wait_limits read = {ZN_GANG_LEAF_WAIT_DEFAULT, ZN_GANG_LEAF_WAIT_MAX_DEFAULT};
-    bool wait_given = false;
-    char *copy = NULL, *item, *save = NULL;
-    int rc = -1;
+    struct wait_params read = {{ZN_GANG_LEAF_WAIT_DEFAULT, ZN_GANG_LEAF_WAIT_MAX_DEFAULT}, false};
 
-    *out = read;
-    if (!sched_params)
-        return 0;
-    copy = strdup(sched_params);
-    if (!copy)
-        return zn_fail(err, "out of memory reading SchedulerParameters");
-    for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        char *eq;
-
-        if (strncmp(item, prefix, sizeof(prefix) - 1) != 0)
-            continue; /* Slurm's own */
-        eq = strchr(item, '=');
-        if (eq)
-            *eq = '\0';
-        if (strcmp(item, "zenith_gang_leaf_wait") == 0 && eq) {
-            if (zn_parse_seconds("SchedulerParameters zenith_gang_leaf_wait", eq + 1,
-                                 ZN_GANG_LEAF_WAIT_LIMIT, &read.leaf_wait, err) < 0)
-                goto out;
-            wait_given = true;
-        } else if (strcmp(item, "zenith_gang_leaf_wait_max") == 0 && eq) {
-            if (zn_parse_seconds("SchedulerParameters zenith_gang_leaf_wait_max", eq + 1,
-                                 ZN_GANG_LEAF_WAIT_LIMIT, &read.leaf_wait_max, err) < 0)
-                goto out;
-        } else {
-            zn_fail(err,
-                    "SchedulerParameters: unknown Zenith key %s%s; Zenith knows "
-                    "zenith_gang_leaf_wait=S and zenith_gang_leaf_wait_max=S",
-                    item, eq ? "=..." : " (without a value)");
-            goto out;
-        }
+    *out = read.limits;
+    if (each_param(sched_params, "SchedulerParameters", take_wait_param, &read, err) < 0)
+        return -1;
+    if (read.limits.leaf_wait > read.limits.leaf_wait_max) {
+        if (read.wait_given)
+            return zn_fail(err,
+                           "SchedulerParameters: zenith_gang_leaf_wait=%u is above "
+                           "zenith_gang_leaf_wait_max=%u; lower the wait or raise the maximum",
+                           read.limits.leaf_wait, read.limits.leaf_wait_max);
+        read.limits.leaf_wait = read.limits.leaf_wait_max; /* a lower max lowers the default */
     }
-    if (read.leaf_wait > read.leaf_wait_max) {
-        if (wait_given) {
-            zn_fail(err,
-                    "SchedulerParameters: zenith_gang_leaf_wait=%u is above "
-                    "zenith_gang_leaf_wait_max=%u; lower the wait or raise the maximum",
-                    read.leaf_wait, read.leaf_wait_max);
-            goto out;
-        }
-        read.leaf_wait = read.leaf_wait_max; /* a lower max alone lowers the default too */
-    }
-    *out = read;
-    rc = 0;
-out:
-    free(copy);
-    return rc;
+    *out = read.limits;
+    return 0;
 }
 
 unsigned zn_gang_leaf_wait(const struct zn_gang *gang, const struct zn_gang_wait_limits *limits)
@@ -200,62 +215,45 @@ int zn_gang_stamp_find(const char *admin_comment, struct zn_gang *out)
     return 0;
 }
 
+static int take_priority_param(const char *key, const char *value, void *ctx, struct zn_error *err)
+{
+    struct zn_gang_priority *out = ctx;
+    const char *p = value;
+    uint64_t number;
+
+    if (!value)
+        return zn_fail(err,
+                       "PrioritySiteFactorParameters: \"%s\" is not KEY=VALUE; use "
+                       "gang_base=N,gang_per_hour=N,gang_max=N",
+                       key);
+    if (zn_parse_digits(&p, &number) < 0 || *p || number > UINT32_MAX)
+        return zn_fail(err,
+                       "PrioritySiteFactorParameters: %s=%s is not a number from 0 to 4294967295",
+                       key, value);
+    if (strcmp(key, "gang_base") == 0)
+        out->base = number;
+    else if (strcmp(key, "gang_per_hour") == 0)
+        out->per_hour = number;
+    else if (strcmp(key, "gang_max") == 0)
+        out->max = number;
+    else
+        return zn_fail(err,
+                       "PrioritySiteFactorParameters: unknown key %s; zenith knows "
+                       "gang_base, gang_per_hour and gang_max",
+                       key);
+    return 0;
+}
+
 int zn_gang_priority_parse(const char *params, uint32_t age_weight, uint32_t max_age,
                            struct zn_gang_priority *out, struct zn_error *err)
 {
-    char *copy, *item, *save = NULL;
-    int rc = -1;
-
     /* A max_age of 0 makes every job's age factor full at once: nothing left to double. */
     out->base = 0;
     out->per_hour = max_age ? ((uint64_t)age_weight * 3600 + max_age / 2) / max_age : 0;
     if (out->per_hour > UINT32_MAX)
         out->per_hour = UINT32_MAX;
     out->max = age_weight;
-    if (!params || !*params)
-        return 0;
-    copy = strdup(params);
-    if (!copy)
-        return zn_fail(err, "out of memory");
-    for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(item, '=');
-        const char *p;
-        uint64_t value;
-
-        if (!eq) {
-            zn_fail(err,
-                    "PrioritySiteFactorParameters: \"%s\" is not KEY=VALUE; use "
-                    "gang_base=N,gang_per_hour=N,gang_max=N",
-                    item);
-            goto out;
-        }
-        *eq = '\0';
-        p = eq + 1;
-        if (zn_parse_digits(&p, &value) < 0 || *p || value > UINT32_MAX) {
-            zn_fail(err,
-                    "PrioritySiteFactorParameters: %s=%s is not a number from 0 to "
-                    "4294967295",
-                    item, eq + 1);
-            goto out;
-        }
-        if (strcmp(item, "gang_base") == 0) {
-            out->base = value;
-        } else if (strcmp(item, "gang_per_hour") == 0) {
-            out->per_hour = value;
-        } else if (strcmp(item, "gang_max") == 0) {
-            out->max = value;
-        } else {
-            zn_fail(err,
-                    "PrioritySiteFactorParameters: unknown key %s; zenith knows "
-                    "gang_base, gang_per_hour and gang_max",
-                    item);
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    free(copy);
-    return rc;
+    return each_param(params, "PrioritySiteFactorParameters", take_priority_param, out, err);
 }
 
 uint64_t zn_gang_priority_value(const struct zn_gang_priority *params, int64_t waited_seconds)

@@ -224,42 +224,44 @@ static int add_candidate(struct placer *p, enum zn_scope scope, unsigned level, 
     return 0;
 }
 
+/* The d-th domain of a scope: a block, or a switch of the given level (NULL for a switch of
+ * another level); d runs below scope_domains(). */
+static size_t scope_domains(const struct zn_cluster *c, enum zn_scope scope)
+{
+    return scope == ZN_SCOPE_BLOCK ? c->block_count : c->switch_count;
+}
+
+static const struct zn_domain *scope_domain(const struct zn_cluster *c, enum zn_scope scope,
+                                            unsigned level, size_t d)
+{
+    if (scope == ZN_SCOPE_BLOCK)
+        return &c->blocks[d];
+    return c->switches[d].level == level ? &c->switches[d].domain : NULL;
+}
+
 /* Rank the domains of one scope by best fit and add the best ones. */
 static int add_scope(struct placer *p, enum zn_scope scope, unsigned level)
 {
-    size_t domains;
+    size_t domains = scope_domains(p->c, scope);
     struct ranked *ranked;
     size_t fitting = 0;
     int rc = 0;
 
-    if (scope == ZN_SCOPE_BLOCK)
-        domains = p->c->block_count;
-    else
-        domains = p->c->switch_count;
     if (domains == 0 || p->out->count >= p->max)
         return 0;
     ranked = malloc(domains * sizeof(*ranked));
     if (!ranked)
         return zn_fail(p->err, "out of memory placing a job");
     for (size_t d = 0; d < domains; d++) {
-        const struct zn_domain *dom;
+        const struct zn_domain *dom = scope_domain(p->c, scope, level, d);
         unsigned long left;
 
-        if (scope == ZN_SCOPE_BLOCK) {
-            dom = &p->c->blocks[d];
-        } else {
-            if (p->c->switches[d].level != level)
-                continue;
-            dom = &p->c->switches[d].domain;
-        }
-        if (domain_fits(p, dom->nodes, dom->node_count, &left))
+        if (dom && domain_fits(p, dom->nodes, dom->node_count, &left))
             ranked[fitting++] = (struct ranked){d, left};
     }
     qsort(ranked, fitting, sizeof(*ranked), compare_ranked);
     for (size_t i = 0; i < fitting && p->out->count < p->max && rc == 0; i++) {
-        const struct zn_domain *dom = scope == ZN_SCOPE_BLOCK
-                                          ? &p->c->blocks[ranked[i].domain]
-                                          : &p->c->switches[ranked[i].domain].domain;
+        const struct zn_domain *dom = scope_domain(p->c, scope, level, ranked[i].domain);
         rc = add_candidate(p, scope, level, dom->name, dom, dom->nodes, dom->node_count,
                            ranked[i].left_free);
     }
@@ -317,25 +319,22 @@ static int add_anywhere(struct placer *p)
  * wait for one could never end in a tighter placement. */
 static bool narrow_domain_could_hold(const struct placer *p)
 {
-    const struct zn_domain *dom;
+    static const enum zn_scope narrow[] = {ZN_SCOPE_BLOCK, ZN_SCOPE_LEAF};
 
-    for (size_t d = 0; d < p->c->block_count + p->c->switch_count; d++) {
-        size_t enough = 0;
+    for (size_t k = 0; k < sizeof(narrow) / sizeof(narrow[0]); k++) {
+        for (size_t d = 0; d < scope_domains(p->c, narrow[k]); d++) {
+            const struct zn_domain *dom = scope_domain(p->c, narrow[k], 0, d);
+            size_t enough = 0;
 
-        if (d < p->c->block_count) {
-            dom = &p->c->blocks[d];
-        } else {
-            if (p->c->switches[d - p->c->block_count].level != 0)
-                continue;
-            dom = &p->c->switches[d - p->c->block_count].domain;
+            for (size_t i = 0; dom && i < dom->node_count && enough < p->r->nodes; i++) {
+                size_t n = dom->nodes[i];
+                if ((!p->usable || p->usable[n]) &&
+                    p->c->nodes[n].gpus_total >= p->r->gpus_per_node)
+                    enough++;
+            }
+            if (enough >= p->r->nodes)
+                return true;
         }
-        for (size_t i = 0; i < dom->node_count && enough < p->r->nodes; i++) {
-            size_t n = dom->nodes[i];
-            if ((!p->usable || p->usable[n]) && p->c->nodes[n].gpus_total >= p->r->gpus_per_node)
-                enough++;
-        }
-        if (enough >= p->r->nodes)
-            return true;
     }
     return false;
 }
