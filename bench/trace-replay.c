@@ -432,14 +432,47 @@ static int compare_event(const void *a, const void *b)
     return (x->job > y->job) - (x->job < y->job);
 }
 
+#define REPLAY_SHAPES_MAX 16 /* request shapes (nodes x GPUs per node) given their own wait */
+
+struct shape_wait {
+    unsigned nodes, gpus_per_node;
+    size_t jobs;
+    double wait_sum;
+};
+
 struct result {
     size_t jobs, multi, one_leaf;
+    struct shape_wait shapes[REPLAY_SHAPES_MAX]; /* ascending by nodes, then GPUs */
+    size_t shape_count;
     double wait_mean;
     uint64_t wait_p95;
     double stranded_gpu_hours, busy_share;
     double arriving_stranded_gpu_hours; /* from the first submission to the last */
     uint64_t makespan;
 };
+
+/* Mean waits per request shape show who pays for a policy: one mean hides small jobs that wait
+ * longer behind gangs that wait less. Shapes past the table's size are left out of it only. */
+static void add_shape_wait(struct result *res, unsigned nodes, unsigned gpus_per_node, double wait)
+{
+    size_t i = 0;
+
+    while (i < res->shape_count &&
+           (res->shapes[i].nodes < nodes ||
+            (res->shapes[i].nodes == nodes && res->shapes[i].gpus_per_node < gpus_per_node)))
+        i++;
+    if (i == res->shape_count || res->shapes[i].nodes != nodes ||
+        res->shapes[i].gpus_per_node != gpus_per_node) {
+        if (res->shape_count == REPLAY_SHAPES_MAX)
+            return;
+        memmove(&res->shapes[i + 1], &res->shapes[i],
+                (res->shape_count - i) * sizeof(res->shapes[0]));
+        res->shapes[i] = (struct shape_wait){nodes, gpus_per_node, 0, 0};
+        res->shape_count++;
+    }
+    res->shapes[i].jobs++;
+    res->shapes[i].wait_sum += wait;
+}
 
 static int measure(const struct run *r, const struct plan *p, struct zn_cluster *c,
                    struct result *res, struct zn_error *err)
@@ -476,6 +509,7 @@ static int measure(const struct run *r, const struct plan *p, struct zn_cluster 
             last = j->end;
         if (samples_add(&waits, (uint64_t)(j->start - j->submit), err) < 0)
             goto out;
+        add_shape_wait(res, pj->nodes, pj->gpus_per_node, (double)(j->start - j->submit));
         for (size_t k = 1; k < pj->nodes; k++)
             if (c->nodes[j->nodes[k]].leaf != c->nodes[j->nodes[0]].leaf)
                 one_leaf = false;
@@ -540,10 +574,16 @@ static void print_result(const char *label, const struct result *r)
            r->multi ? 100.0 * (double)r->one_leaf / (double)r->multi : 0, r->wait_mean, r->wait_p95,
            r->stranded_gpu_hours, r->arriving_stranded_gpu_hours, r->makespan,
            100.0 * r->busy_share);
+    printf("%-7s wait mean by request (nodes x GPUs: s, jobs):", "");
+    for (size_t i = 0; i < r->shape_count; i++)
+        printf("%s %ux%u: %.1f (%zu)", i ? "," : "", r->shapes[i].nodes, r->shapes[i].gpus_per_node,
+               r->shapes[i].wait_sum / (double)r->shapes[i].jobs, r->shapes[i].jobs);
+    printf("\n");
 }
 
 struct score_options {
     const char *nodes, *topology;
+    char names[2][REPLAY_NAME_MAX]; /* the two runs, as the output labels them */
     unsigned node_gpus, time_scale;
 };
 
@@ -563,8 +603,9 @@ static int add_model_node(const char *name, void *arg)
 static int score(const struct score_options *o, const char *plan_path, const char *stock_path,
                  const char *zenith_path)
 {
-    struct run runs[2] = {{"stock", stock_path, NULL, 0, 0}, {"zenith", zenith_path, NULL, 0, 0}};
-    static const char *const labels[2] = {"stock:", "zenith:"};
+    struct run runs[2] = {{o->names[0], stock_path, NULL, 0, 0},
+                          {o->names[1], zenith_path, NULL, 0, 0}};
+    char labels[2][REPLAY_NAME_MAX + 1];
     struct zn_cluster *c = zn_cluster_new();
     struct plan p = {0};
     struct result res[2];
@@ -598,12 +639,13 @@ static int score(const struct score_options *o, const char *plan_path, const cha
            "trace's divided by %u (so are GPU-hours)\n",
            p.count, c->node_count, o->node_gpus, o->nodes, o->time_scale);
     for (int i = 0; i < 2; i++) {
+        snprintf(labels[i], sizeof(labels[i]), "%s:", o->names[i]);
         print_result(labels[i], &res[i]);
         share[i] = res[i].multi ? (double)res[i].one_leaf / (double)res[i].multi : 0;
     }
-    printf("zenith/stock: one-leaf share %s, wait mean %s, wait p95 %s, stranded GPU-h %s "
+    printf("%s/%s: one-leaf share %s, wait mean %s, wait p95 %s, stranded GPU-h %s "
            "(%s while jobs arrive), makespan %s\n",
-           ratio_text(b[0], sizeof(b[0]), share[1], share[0]),
+           o->names[1], o->names[0], ratio_text(b[0], sizeof(b[0]), share[1], share[0]),
            ratio_text(b[1], sizeof(b[1]), res[1].wait_mean, res[0].wait_mean),
            ratio_text(b[2], sizeof(b[2]), (double)res[1].wait_p95, (double)res[0].wait_p95),
            ratio_text(b[3], sizeof(b[3]), res[1].stranded_gpu_hours, res[0].stranded_gpu_hours),
@@ -626,12 +668,29 @@ out:
 
 /* ------------------------------------------------------------------ command line */
 
+static int parse_names(const char *text, char names[2][REPLAY_NAME_MAX], struct zn_error *err)
+{
+    const char *comma = strchr(text, ',');
+    size_t first = comma ? (size_t)(comma - text) : 0;
+
+    if (!comma || first == 0 || first >= REPLAY_NAME_MAX || !comma[1] || strchr(comma + 1, ',') ||
+        strlen(comma + 1) >= REPLAY_NAME_MAX)
+        return zn_fail(err,
+                       "--names takes two names of 1 to %d characters joined by a comma "
+                       "(stock-1,stock-2), not \"%s\"",
+                       REPLAY_NAME_MAX - 1, text);
+    memcpy(names[0], text, first);
+    names[0][first] = '\0';
+    strcpy(names[1], comma + 1);
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: trace-replay plan [--from S] [--span S] [--one-node-every K] [--time-scale X]\n"
           "                         [--nodes N] [--node-gpus G] TRACE.csv\n"
           "       trace-replay score --nodes HOSTLIST --topology FILE [--node-gpus G]\n"
-          "                          [--time-scale X] PLAN STOCK.log ZENITH.log\n"
+          "                          [--time-scale X] [--names A,B] PLAN STOCK.log ZENITH.log\n"
           "\n"
           "The C half of bench/trace-replay.sh. plan prints the slice of a Philly trace (Chronus\n"
           "CSV layout) to submit: the jobs submitted in [S, S+span) of the trace, every\n"
@@ -647,6 +706,8 @@ static void usage(FILE *f)
           "                      as Slurm writes them (zr[1-32])\n"
           "  --node-gpus G       GPUs per node (default 8)\n"
           "  --topology FILE     score: the cluster's topology.conf\n"
+          "  --names A,B         score: what to call the two runs (default stock,zenith; e.g.\n"
+          "                      stock-1,stock-2 to score two stock runs: the noise of a repeat)\n"
           "  --help              this text\n",
           f);
 }
@@ -661,12 +722,14 @@ int main(int argc, char **argv)
         {"nodes", required_argument, NULL, 'n'},
         {"node-gpus", required_argument, NULL, 'g'},
         {"topology", required_argument, NULL, 't'},
+        {"names", required_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct slice sl = {REPLAY_FROM_DEFAULT,  REPLAY_SPAN_DEFAULT,  REPLAY_ONE_NODE_DEFAULT,
                        REPLAY_SCALE_DEFAULT, REPLAY_NODES_DEFAULT, REPLAY_GPUS_DEFAULT};
-    struct score_options so = {NULL, NULL, REPLAY_GPUS_DEFAULT, REPLAY_SCALE_DEFAULT};
+    struct score_options so = {
+        NULL, NULL, {"stock", "zenith"}, REPLAY_GPUS_DEFAULT, REPLAY_SCALE_DEFAULT};
     const char *verb = argc > 1 ? argv[1] : "";
     bool planning = strcmp(verb, "plan") == 0;
     struct zn_error err;
@@ -721,6 +784,9 @@ int main(int argc, char **argv)
             break;
         case 't':
             so.topology = optarg;
+            break;
+        case 'N':
+            parsed = parse_names(optarg, so.names, &err);
             break;
         case 'h':
             usage(stdout);

@@ -22,6 +22,8 @@ cli="$top/bench/trace-replay.sh"
 check 0 "--leaf-wait S" "trace-replay.sh --help names --leaf-wait" --help
 check 2 "--leaf-wait takes whole seconds of the trace, not '1.5'" "a fractional wait" --leaf-wait 1.5
 check 2 "--time-scale takes a whole number from 1, not '0'" "a scale of 0" --time-scale 0
+check 2 "--pairs takes 1 to 5 pairs of runs, not '0'" "no pair of runs" --pairs 0
+check 2 "--pairs takes 1 to 5 pairs of runs, not 'two'" "pairs in words" --pairs two
 finish || total_failed=1
 passed=0 failed=0
 

@@ -87,6 +87,16 @@ check 0 "zenith: 3 jobs; 1 multi-node, 1 (100.0%) inside one leaf switch; wait m
     "zenith metrics" "$dir/stock.log" "$dir/zenith.log"
 check 0 "zenith/stock: one-leaf share n/a, wait mean 0.000, wait p95 0.000, stranded GPU-h 1.000 (1.000 while jobs arrive), makespan 0.938" \
     "ratios" "$dir/stock.log" "$dir/zenith.log"
+# Per request shape: the two 1-GPU jobs waited 0 s in both runs, the gang 2 s under stock.
+check 0 "wait mean by request (nodes x GPUs: s, jobs): 1x1: 0.0 (2), 2x8: 2.0 (1)" \
+    "waits per request shape" "$dir/stock.log" "$dir/zenith.log"
+# Two runs of one policy scored against each other: the noise of a repeat, labelled as such.
+check 0 "stock-2/stock-1: one-leaf share n/a" "runs named by --names" \
+    --names stock-1,stock-2 "$dir/stock.log" "$dir/stock.log"
+check 0 "stock-1: 3 jobs" "the first run's label" --names stock-1,stock-2 "$dir/stock.log" "$dir/stock.log"
+check 2 "--names takes two names of 1 to 31 characters joined by a comma (stock-1,stock-2), not \"stock\"" \
+    "one name" --names stock "$dir/stock.log" "$dir/zenith.log"
+check 2 "not \"a,b,c\"" "three names" --names a,b,c "$dir/stock.log" "$dir/zenith.log"
 sed 's/philly-5 JobState=COMPLETED/philly-5 JobState=TIMEOUT/' "$dir/stock.log" >"$dir/timeout.log"
 check 1 "timeout.log:3: job philly-5 (JobId=3) ended TIMEOUT, not COMPLETED" "a failed job" \
     "$dir/timeout.log" "$dir/zenith.log"
