@@ -352,7 +352,16 @@ static int64_t wide_opens_at(const struct placer *p)
                 : r->eligible_at + (int64_t)r->leaf_wait;
     if (r->now >= opens || !narrow_domain_could_hold(p))
         return 0;
+    if (!zn_leaf_wait_pays(r->narrow_start, opens)) {
+        p->out->wait_skipped_until = opens;
+        return 0;
+    }
     return opens;
+}
+
+bool zn_leaf_wait_pays(int64_t narrow_start, int64_t wide_opens_at)
+{
+    return wide_opens_at != 0 && (narrow_start == 0 || narrow_start < wide_opens_at);
 }
 
 int zn_place(const struct zn_cluster *c, const unsigned char *usable,

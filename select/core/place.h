@@ -41,6 +41,12 @@ struct zn_job_request {
     unsigned leaf_wait;
     int64_t eligible_at;
     int64_t now;
+    /* The earliest the job could start in one leaf switch or tighter when backfill last
+     * planned it, by the running jobs' time limits (ZN_NARROW_NEVER: no such domain would take
+     * it; 0: not planned yet). A wait that cannot end in a leaf before it expires is not made
+     * (zn_leaf_wait_pays): a held gang stops slurmctld's main loop for the rest of its
+     * partition, so holding it in vain costs every smaller job behind it. */
+    int64_t narrow_start;
     /* Backfill: list the wider candidates even while the wait holds them back, each marked
      * with the time it opens (a spine start after the wait can beat a leaf that frees later),
      * and list every domain that fits, even where its best nodes are an earlier candidate's
@@ -67,6 +73,9 @@ struct zn_placement {
      * listed with opens_at): until wide_opens_at the job starts in a leaf or tighter, or
      * waits. 0 when nothing was held back. */
     int64_t wide_opens_at;
+    /* The wait rule would have held the job until then, but its narrow_start says no leaf
+     * takes it before (zn_leaf_wait_pays): nothing was held back. 0 otherwise. */
+    int64_t wait_skipped_until;
 };
 
 /* Rank up to max_candidates node sets for r. usable[i] (NULL: every node) says whether node i
@@ -79,6 +88,14 @@ int zn_place(const struct zn_cluster *c, const unsigned char *usable,
 void zn_placement_free(struct zn_placement *p);
 
 const char *zn_scope_name(enum zn_scope scope);
+
+#define ZN_NARROW_NEVER INT64_MAX
+
+/* Whether holding a gang back from the wider domains until wide_opens_at can end in a tighter
+ * placement: nothing is held back (wide_opens_at 0) or backfill has not planned the job yet
+ * (narrow_start 0: the wait stands), or its plan starts the job in a leaf or tighter before the
+ * wait ends. */
+bool zn_leaf_wait_pays(int64_t narrow_start, int64_t wide_opens_at);
 
 /* Whether a scope is wider than one leaf switch (held back by the wait rule). */
 bool zn_scope_is_wide(enum zn_scope scope);

@@ -15,6 +15,7 @@
 #include "src/common/select.h"
 #include "src/slurmctld/slurmctld.h"
 
+#include "select/core/estimate.h"
 #include "select/core/place.h"
 #include "select/slurm-22.05/job.h"
 #include "select/slurm-22.05/view.h"
@@ -76,6 +77,7 @@ static plugin_context_t *inner_context;
 static pthread_mutex_t view_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct zn_view *view;
 static struct zn_gang_wait_limits wait_limits; /* under view_lock */
+static struct zn_estimates estimates;          /* under view_lock */
 
 /* SchedulerParameters' zenith_ keys; a bad one is logged and the defaults stand. */
 static void read_wait_limits(void)
@@ -217,32 +219,49 @@ static int run_now(job_record_t *job, const struct zn_job_request *req,
     return SLURM_ERROR;
 }
 
-/* WILL_RUN (backfill): the domain where the job starts first; ties to the narrower. A wider
- * domain the wait rule holds back counts as starting no sooner than it opens, so backfill
- * reserves the leaf the job will really get when that leaf frees before the wait ends. */
+/* WILL_RUN (backfill): the domain where the job starts first; ties to the narrower. While the
+ * wait rule holds a gang, its earliest start in a leaf or tighter is kept for the main
+ * scheduler (estimates), and a wider domain counts as starting no sooner than it opens, so
+ * backfill reserves the leaf the job will really get when that leaf frees before the wait
+ * ends; when no leaf does, the wait cannot pay and the wider domains count as open now, as
+ * they are for the main scheduler once it reads that estimate. */
 static int will_run(job_record_t *job, const struct zn_job_request *req,
                     const struct zn_placement *p, bitstr_t *bitmap, uint32_t min_nodes,
                     uint32_t max_nodes, uint32_t req_nodes, uint16_t mode, bitstr_t *exc_cores)
 {
-    time_t best_start = 0;
-    size_t best = p->count;
+    time_t starts[ZN_WILL_RUN_CANDIDATES], best_start = 0;
+    bool fits[ZN_WILL_RUN_CANDIDATES];
+    int64_t narrow_start = ZN_NARROW_NEVER;
+    size_t best = p->count, count = p->count;
+    bool hold;
     int rc;
 
-    for (size_t i = 0; i < p->count; i++) {
+    if (count > ZN_WILL_RUN_CANDIDATES)
+        count = ZN_WILL_RUN_CANDIDATES;
+    for (size_t i = 0; i < count; i++) {
         bitstr_t *trial = candidate_bitmap(&p->list[i], bitmap, true);
 
-        if (inner_test(job, trial, min_nodes, max_nodes, req_nodes, mode, NULL, NULL, exc_cores) ==
-            SLURM_SUCCESS) {
-            time_t start = job->start_time;
-
-            if (p->list[i].opens_at > start)
-                start = (time_t)p->list[i].opens_at;
-            if (best == p->count || start < best_start) {
-                best = i;
-                best_start = start;
-            }
-        }
+        fits[i] = inner_test(job, trial, min_nodes, max_nodes, req_nodes, mode, NULL, NULL,
+                             exc_cores) == SLURM_SUCCESS;
+        starts[i] = job->start_time;
+        if (fits[i] && !zn_scope_is_wide(p->list[i].scope) && starts[i] < narrow_start)
+            narrow_start = starts[i];
         FREE_NULL_BITMAP(trial);
+    }
+    if (p->wide_opens_at)
+        zn_estimate_put(&estimates, job->job_id, narrow_start);
+    hold = zn_leaf_wait_pays(narrow_start, p->wide_opens_at);
+    for (size_t i = 0; i < count; i++) {
+        time_t start = starts[i];
+
+        if (!fits[i])
+            continue;
+        if (hold && p->list[i].opens_at > start)
+            start = (time_t)p->list[i].opens_at;
+        if (best == p->count || start < best_start) {
+            best = i;
+            best_start = start;
+        }
     }
     if (best == p->count)
         return SLURM_ERROR;
@@ -255,7 +274,9 @@ static int will_run(job_record_t *job, const struct zn_job_request *req,
         log_flag(SELECT_TYPE, "zenith: %pJ gang %ux%u GPUs would start in %s %s at %ld%s", job,
                  req->nodes, req->gpus_per_node, zn_scope_name(p->list[best].scope),
                  p->list[best].where, (long)job->start_time,
-                 p->list[best].opens_at ? " (when its leaf wait ends)" : "");
+                 !p->list[best].opens_at ? ""
+                 : hold                  ? " (when its leaf wait ends)"
+                                         : " (no leaf frees for it before its leaf wait ends)");
         bit_copybits(bitmap, trial);
     }
     FREE_NULL_BITMAP(trial);
@@ -292,6 +313,8 @@ extern int select_p_job_test(job_record_t *job_ptr, bitstr_t *bitmap, uint32_t m
     }
     req.plan_ahead = !now;
     slurm_mutex_lock(&view_lock);
+    if (now && req.gang)
+        req.narrow_start = zn_estimate_get(&estimates, job_ptr->job_id);
     if (!view || !(cluster = zn_view_refresh(view, bitmap, now, &usable))) {
         slurm_mutex_unlock(&view_lock);
         why = "no cluster model (see the log above)";
@@ -303,6 +326,11 @@ extern int select_p_job_test(job_record_t *job_ptr, bitstr_t *bitmap, uint32_t m
         error("%s; %pJ is placed by plain cons_tres", place_err.text, job_ptr);
         goto plain;
     }
+    if (now && placement.wait_skipped_until)
+        log_flag(SELECT_TYPE,
+                 "zenith: %pJ gang %ux%u GPUs does not wait for a leaf switch: backfill's plan "
+                 "starts it in none before its leaf wait ends at %ld",
+                 job_ptr, req.nodes, req.gpus_per_node, (long)placement.wait_skipped_until);
     if (now)
         rc = run_now(job_ptr, &req, &placement, bitmap, min_nodes, max_nodes, req_nodes, mode,
                      exc_core_bitmap);

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The gang wait rule in a real 8-node cluster (two leaf switches of four 8-GPU nodes) with all
 # three slurmctld plugins: with one idle node per leaf, a 2x8 gang waits for a leaf instead of
-# spanning both, starts in the leaf that frees within its wait, and takes the spine once a
-# short wait has run out. job_submit stamps the job's own wait and refuses one over the site's
-# maximum; the SPANK plugin refuses a wait without a gang.
+# spanning both and starts in the leaf that frees within its wait; it does not wait where
+# backfill's plan (the running jobs' time limits) frees no leaf before the wait ends; without
+# such a plan it takes the spine once a short wait has run out. job_submit stamps the job's own
+# wait and refuses one over the site's maximum; the SPANK plugin refuses a wait without a gang.
 # shellcheck shell=bash
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -17,15 +18,21 @@ unset ZENITH_CTLD_ENABLE
 log=$ZENITH_CLUSTER_DIR/log/slurmctld.log
 "$cluster" up 8 >/dev/null || fail "the 8-node cluster did not start: $("$cluster" logs | tail -n 40)"
 
-# zw4 and zw8 idle, every other node full: a 2x8 gang fits only across the two leaves.
+# zw4 and zw8 idle, every other node full: a 2x8 gang fits only across the two leaves. The
+# jobs have no time limit (MaxTime=INFINITE), but the one on zw2 gets $1 minutes when given.
 fill() {
     busy=()
-    for n in 1 2 3 5 6 7; do busy[n]=$(submit -w "zw$n" --gpus-per-node=8); done
+    for n in 1 2 3 5 6 7; do
+        limit=()
+        [ "$n" = 2 ] && [ -n "${1:-}" ] && limit=(--time="$1")
+        busy[n]=$(submit -w "zw$n" --gpus-per-node=8 "${limit[@]}")
+    done
     for n in 1 2 3 5 6 7; do running "${busy[n]}" 60 >/dev/null; done
 }
 
 # ------------------------------------------------------------------ a leaf frees within the wait
-fill
+# zw2's job ends within a minute by its limit: backfill plans the gang into leaf 1 then.
+fill 1
 gang=$(submit -N2 --gpus-per-node=8 --zenith-gang --zenith-gang-wait=120)
 expect_eq "$(field "$gang" AdminComment)" "zenith-gang:nodes=2,gpus-per-node=8,leaf-wait=120" "job_submit's stamp"
 sleep 4
@@ -39,7 +46,35 @@ nodes=$(running "$gang" 60)
 expect_eq "$nodes" "zw[2,4]" "nodes of the gang once zw2 freed within its wait (one leaf, not zw[4,8])"
 gone "$gang" "${busy[@]}"
 
+# ------------------------------------------------------------------ no leaf frees within the wait
+# No job has a limit: by backfill's plan no leaf frees before the 120 s wait ends, so holding
+# the gang would only stop the main scheduler for everything behind it. The spine, at once.
+fill
+submitted=$(date +%s)
+gang=$(submit -N2 --gpus-per-node=8 --zenith-gang --zenith-gang-wait=120)
+nodes=$(running "$gang" 60)
+started=$(date -d "$(field "$gang" StartTime)" +%s)
+expect_eq "$nodes" "zw[4,8]" "nodes of a gang whose wait cannot end in a leaf (the spine)"
+[ $((started - submitted)) -lt 60 ] ||
+    fail "the gang took the spine $((started - submitted)) s after submission; its wait could not pay"
+grep -q "zenith: JobId=$gang gang 2x8 GPUs does not wait for a leaf switch: backfill's plan starts it in none before its leaf wait ends" "$log" ||
+    fail "slurmctld did not log why the gang did not wait: $(grep "JobId=$gang" "$log" | tail -n 5)"
+gone "$gang"
+
+# No wait asked (0): the spine at once, as before the rule.
+gang=$(submit -N2 --gpus-per-node=8 --zenith-gang --zenith-gang-wait=0)
+nodes=$(running "$gang" 30)
+expect_eq "$nodes" "zw[4,8]" "nodes of a gang with --zenith-gang-wait=0"
+gone "$gang" "${busy[@]}"
+
 # ------------------------------------------------------------------ the wait runs out
+# Without a plan from backfill (none within 5 minutes here) the wait stands as asked, and the
+# main scheduler, every second here, places the gang on the spine once it has run out.
+"$cluster" down >/dev/null
+export ZENITH_CLUSTER_CONF_EXTRA="DebugFlags=SelectType
+SlurmctldDebug=verbose
+SchedulerParameters=bf_interval=300,sched_interval=1,zenith_gang_leaf_wait=300,zenith_gang_leaf_wait_max=600"
+"$cluster" up 8 >/dev/null || fail "the 8-node cluster did not restart: $("$cluster" logs | tail -n 40)"
 fill
 submitted=$(date +%s)
 gang=$(submit -N2 --gpus-per-node=8 --zenith-gang --zenith-gang-wait=6)
@@ -49,12 +84,6 @@ expect_eq "$nodes" "zw[4,8]" "nodes of the gang after its 6 s wait (the spine)"
 [ $((started - submitted)) -ge 5 ] || fail "the gang took the spine $((started - submitted)) s after submission, before its 6 s wait ended"
 grep -q "zenith: JobId=$gang gang 2x8 GPUs: switch spine (zw4,zw8)" "$log" ||
     fail "slurmctld did not log the spine choice: $(grep "JobId=$gang" "$log" | tail -n 5)"
-gone "$gang"
-
-# No wait asked (0): the spine at once, as before the rule.
-gang=$(submit -N2 --gpus-per-node=8 --zenith-gang --zenith-gang-wait=0)
-nodes=$(running "$gang" 30)
-expect_eq "$nodes" "zw[4,8]" "nodes of a gang with --zenith-gang-wait=0"
 gone "$gang" "${busy[@]}"
 
 # ------------------------------------------------------------------ refusals
@@ -67,4 +96,4 @@ echo "$out" | grep -q "zenith: --zenith-gang-wait is the wait of a --zenith-gang
 out=$(sbatch -N2 --gpus-per-node=8 --zenith-gang --zenith-gang-wait=2min -o /dev/null --wrap true 2>&1) &&
     fail "a wait with a unit was accepted"
 echo "$out" | grep -q "zenith: --zenith-gang-wait=2min is not a number of seconds" || fail "message: $out"
-echo "gang wait rule: leaf within the wait, spine after it, refusals named"
+echo "gang wait rule: leaf within the wait, no wait that cannot pay, spine after it, refusals named"

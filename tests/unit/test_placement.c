@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "select/core/cluster.h"
+#include "select/core/estimate.h"
 #include "select/core/gang.h"
 #include "select/core/hostlist.h"
 #include "select/core/place.h"
@@ -532,6 +533,87 @@ START_TEST(no_wait_where_waiting_cannot_help)
 }
 END_TEST
 
+/* The wait is made only where backfill's plan (narrow_start) starts the gang in a leaf before
+ * the wait ends; unplanned gangs keep the plain rule. */
+START_TEST(no_wait_that_backfill_says_ends_in_no_leaf)
+{
+    struct zn_cluster *c = spine_only_now();
+    struct zn_job_request r = {.nodes = 2,
+                               .gpus_per_node = 8,
+                               .gang = true,
+                               .leaf_wait = 120,
+                               .eligible_at = 1000,
+                               .now = 1010};
+    struct zn_error err;
+    struct zn_placement p;
+
+    ck_assert(zn_leaf_wait_pays(0, 1120));
+    ck_assert(zn_leaf_wait_pays(1119, 1120));
+    ck_assert(!zn_leaf_wait_pays(1120, 1120));
+    ck_assert(!zn_leaf_wait_pays(ZN_NARROW_NEVER, 1120));
+    ck_assert(!zn_leaf_wait_pays(1000, 0));
+
+    /* A leaf frees at 1100 by the plan: held, as without a plan. */
+    r.narrow_start = 1100;
+    ck_assert_int_eq(zn_place(c, NULL, &r, 8, &p, &err), 0);
+    ck_assert_uint_eq(p.count, 0);
+    ck_assert_int_eq(p.wide_opens_at, 1120);
+    ck_assert_int_eq(p.wait_skipped_until, 0);
+    zn_placement_free(&p);
+    /* The first leaf frees at 1500, after the wait: the spine now. */
+    r.narrow_start = 1500;
+    ck_assert_int_eq(zn_place(c, NULL, &r, 8, &p, &err), 0);
+    ck_assert_uint_eq(p.count, 1);
+    ck_assert_int_eq(p.list[0].scope, ZN_SCOPE_SPINE);
+    ck_assert_str_eq(names(c, &p.list[0]), "n1 n5");
+    ck_assert_int_eq(p.list[0].opens_at, 0);
+    ck_assert_int_eq(p.wide_opens_at, 0);
+    ck_assert_int_eq(p.wait_skipped_until, 1120);
+    zn_placement_free(&p);
+    /* No leaf would ever take it. */
+    r.narrow_start = ZN_NARROW_NEVER;
+    ck_assert_int_eq(zn_place(c, NULL, &r, 8, &p, &err), 0);
+    ck_assert_uint_eq(p.count, 1);
+    ck_assert_int_eq(p.wait_skipped_until, 1120);
+    zn_placement_free(&p);
+    /* A leaf open now still comes first. */
+    ck_assert_int_eq(zn_cluster_set_free(c, 2, 8, &err), 0);
+    ck_assert_int_eq(zn_place(c, NULL, &r, 8, &p, &err), 0);
+    ck_assert_int_eq(p.list[0].scope, ZN_SCOPE_LEAF);
+    zn_placement_free(&p);
+    /* After the wait the plan does not matter. */
+    r.now = 1120;
+    r.narrow_start = 1100;
+    ck_assert_int_eq(zn_place(c, NULL, &r, 8, &p, &err), 0);
+    ck_assert_int_eq(p.wait_skipped_until, 0);
+    ck_assert_int_eq(p.wide_opens_at, 0);
+    zn_placement_free(&p);
+    zn_cluster_free(c);
+}
+END_TEST
+
+START_TEST(backfill_plans_are_kept_per_job)
+{
+    static struct zn_estimates e; /* 64 KiB: not on the stack */
+
+    memset(&e, 0, sizeof(e));
+    ck_assert_int_eq(zn_estimate_get(&e, 7), 0);
+    zn_estimate_put(&e, 7, 1500);
+    zn_estimate_put(&e, 8, ZN_NARROW_NEVER);
+    ck_assert_int_eq(zn_estimate_get(&e, 7), 1500);
+    ck_assert_int_eq(zn_estimate_get(&e, 8), ZN_NARROW_NEVER);
+    zn_estimate_put(&e, 7, 1400);
+    ck_assert_int_eq(zn_estimate_get(&e, 7), 1400);
+    /* A job in the same slot takes it; the first then reads as not planned. */
+    zn_estimate_put(&e, 7 + ZN_ESTIMATE_SLOTS, 2000);
+    ck_assert_int_eq(zn_estimate_get(&e, 7), 0);
+    ck_assert_int_eq(zn_estimate_get(&e, 7 + ZN_ESTIMATE_SLOTS), 2000);
+    /* Job id 0 (no job) is never stored, so an empty slot never answers for it. */
+    zn_estimate_put(&e, 0, 99);
+    ck_assert_int_eq(zn_estimate_get(&e, 0), 0);
+}
+END_TEST
+
 START_TEST(gang_above_leaves_touches_few_leaves)
 {
     /* No leaf has three nodes with 4 free GPUs; the spine does. Pure best fit would take n1
@@ -1022,6 +1104,8 @@ int main(void)
     TCase *tc = tcase_create("placement");
 
     tcase_add_test(tc, hostlists_expand_as_slurm_writes_them);
+    tcase_add_test(tc, no_wait_that_backfill_says_ends_in_no_leaf);
+    tcase_add_test(tc, backfill_plans_are_kept_per_job);
     tcase_add_test(tc, hostlists_refuse_nonsense);
     tcase_add_test(tc, topology_conf_builds_the_switch_tree);
     tcase_add_test(tc, topology_conf_refuses_what_slurmctld_refuses);
