@@ -30,6 +30,23 @@ fill() {
     for n in 1 2 3 5 6 7; do running "${busy[n]}" 60 >/dev/null; done
 }
 
+# A 2x8 gang with the given wait, run: sets gang, nodes, and waited (s from submission to start).
+run_gang() {
+    local submitted
+    submitted=$(date +%s)
+    gang=$(submit -N2 --gpus-per-node=8 --zenith-gang --zenith-gang-wait="$1")
+    nodes=$(running "$gang" 60)
+    waited=$(($(date -d "$(field "$gang" StartTime)" +%s) - submitted))
+}
+
+# The gang ran on the spine (zw4, zw8), and slurmctld's log says why: $1 names the case, $2 is
+# the log's words after "gang 2x8 GPUs".
+expect_spine() {
+    expect_eq "$nodes" "zw[4,8]" "nodes of $1 (the spine)"
+    grep -q "zenith: JobId=$gang gang 2x8 GPUs$2" "$log" ||
+        fail "slurmctld did not log why $1 took the spine: $(grep "JobId=$gang" "$log" | tail -n 5)"
+}
+
 # ------------------------------------------------------------------ a leaf frees within the wait
 # zw2's job ends within a minute by its limit: backfill plans the gang into leaf 1 then.
 fill 1
@@ -50,20 +67,14 @@ gone "$gang" "${busy[@]}"
 # No job has a limit: by backfill's plan no leaf frees before the 120 s wait ends, so holding
 # the gang would only stop the main scheduler for everything behind it. The spine, at once.
 fill
-submitted=$(date +%s)
-gang=$(submit -N2 --gpus-per-node=8 --zenith-gang --zenith-gang-wait=120)
-nodes=$(running "$gang" 60)
-started=$(date -d "$(field "$gang" StartTime)" +%s)
-expect_eq "$nodes" "zw[4,8]" "nodes of a gang whose wait cannot end in a leaf (the spine)"
-[ $((started - submitted)) -lt 60 ] ||
-    fail "the gang took the spine $((started - submitted)) s after submission; its wait could not pay"
-grep -q "zenith: JobId=$gang gang 2x8 GPUs does not wait for a leaf switch: backfill's plan starts it in none before its leaf wait ends" "$log" ||
-    fail "slurmctld did not log why the gang did not wait: $(grep "JobId=$gang" "$log" | tail -n 5)"
+run_gang 120
+expect_spine "a gang whose wait cannot end in a leaf" \
+    " does not wait for a leaf switch: backfill's plan starts it in none before its leaf wait ends"
+[ "$waited" -lt 60 ] || fail "the gang took the spine $waited s after submission; its wait could not pay"
 gone "$gang"
 
 # No wait asked (0): the spine at once, as before the rule.
-gang=$(submit -N2 --gpus-per-node=8 --zenith-gang --zenith-gang-wait=0)
-nodes=$(running "$gang" 30)
+run_gang 0
 expect_eq "$nodes" "zw[4,8]" "nodes of a gang with --zenith-gang-wait=0"
 gone "$gang" "${busy[@]}"
 
@@ -76,14 +87,9 @@ SlurmctldDebug=verbose
 SchedulerParameters=bf_interval=300,sched_interval=1,zenith_gang_leaf_wait=300,zenith_gang_leaf_wait_max=600"
 "$cluster" up 8 >/dev/null || fail "the 8-node cluster did not restart: $("$cluster" logs | tail -n 40)"
 fill
-submitted=$(date +%s)
-gang=$(submit -N2 --gpus-per-node=8 --zenith-gang --zenith-gang-wait=6)
-nodes=$(running "$gang" 60)
-started=$(date -d "$(field "$gang" StartTime)" +%s)
-expect_eq "$nodes" "zw[4,8]" "nodes of the gang after its 6 s wait (the spine)"
-[ $((started - submitted)) -ge 5 ] || fail "the gang took the spine $((started - submitted)) s after submission, before its 6 s wait ended"
-grep -q "zenith: JobId=$gang gang 2x8 GPUs: switch spine (zw4,zw8)" "$log" ||
-    fail "slurmctld did not log the spine choice: $(grep "JobId=$gang" "$log" | tail -n 5)"
+run_gang 6
+expect_spine "the gang after its 6 s wait" ": switch spine (zw4,zw8)"
+[ "$waited" -ge 5 ] || fail "the gang took the spine $waited s after submission, before its 6 s wait ended"
 gone "$gang" "${busy[@]}"
 
 # ------------------------------------------------------------------ refusals
