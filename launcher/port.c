@@ -277,6 +277,8 @@ refused:
     return -1;
 }
 
+#define CLAIM_PASSES 8 /* passes over the range while ports are yielded to other claimers */
+
 /* Simultaneous claimers of one port may all yield it; a pause of its own for each keeps
  * processes started from the same seed from meeting again on every following port. */
 static void pause_after_yield(void)
@@ -304,53 +306,63 @@ int zr_port_claim(const char *dir, unsigned first, unsigned last, const char *se
         zn_fail(err, "out of memory for the port search");
         goto out;
     }
-    if (scan(dirfd, dir, first, last, 0, NULL, held, NULL, err) < 0)
-        goto out;
-    for (unsigned i = 0; i < n; i++) {
-        unsigned port = first + (start + i) % n;
-        char name[64], line[64];
-        bool other;
-        int fd;
+    /* A port yielded to a simultaneous claimer may be free again (both may yield), so passes
+     * repeat while the last one yielded any; without that, claimers of one job that met on
+     * several ports ran out of range with ports still free (seen under ASan: 6 of 8). */
+    for (unsigned pass = 0, yielded = 1; yielded && pass < CLAIM_PASSES; pass++) {
+        yielded = 0;
+        taken = 0;
+        memset(held, 0, n / 8 + 1);
+        if (scan(dirfd, dir, first, last, 0, NULL, held, NULL, err) < 0)
+            goto out;
+        for (unsigned i = 0; i < n; i++) {
+            unsigned port = first + (start + i) % n;
+            char name[64], line[64];
+            bool other;
+            int fd;
 
-        if ((held[(port - first) / 8] & (1u << ((port - first) % 8))) || !zr_port_is_free(port)) {
-            taken++;
-            continue;
-        }
-        snprintf(name, sizeof(name), "%u.%u.%ld", port, (unsigned)geteuid(), (long)getpid());
-        fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0 && errno == EEXIST) {
-            taken++; /* planted under my name by somebody else: that port is spoilt for me */
-            continue;
-        }
-        if (fd < 0) {
-            zn_fail(err, "cannot claim port %u in %s (%s/%s): %s", port, dir, dir, name,
-                    strerror(errno));
-            goto out;
-        }
-        snprintf(line, sizeof(line), "%ld %llu\n", (long)getpid(), start_time(getpid()));
-        if (write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
+            if ((held[(port - first) / 8] & (1u << ((port - first) % 8))) ||
+                !zr_port_is_free(port)) {
+                taken++;
+                continue;
+            }
+            snprintf(name, sizeof(name), "%u.%u.%ld", port, (unsigned)geteuid(), (long)getpid());
+            fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+            if (fd < 0 && errno == EEXIST) {
+                taken++; /* planted under my name by somebody else: that port is spoilt for me */
+                continue;
+            }
+            if (fd < 0) {
+                zn_fail(err, "cannot claim port %u in %s (%s/%s): %s", port, dir, dir, name,
+                        strerror(errno));
+                goto out;
+            }
+            snprintf(line, sizeof(line), "%ld %llu\n", (long)getpid(), start_time(getpid()));
+            if (write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
+                close(fd);
+                unlinkat(dirfd, name, 0);
+                zn_fail(err, "cannot write the claim of port %u in %s", port, dir);
+                goto out;
+            }
             close(fd);
-            unlinkat(dirfd, name, 0);
-            zn_fail(err, "cannot write the claim of port %u in %s", port, dir);
+            /* Whoever claimed it at the same moment: both may yield, never both keep it, since
+             * each looks only after its own file is there. */
+            if (scan(dirfd, dir, first, last, port, name, NULL, &other, err) < 0) {
+                unlinkat(dirfd, name, 0);
+                goto out;
+            }
+            if (other) {
+                unlinkat(dirfd, name, 0);
+                taken++;
+                yielded++;
+                pause_after_yield();
+                continue;
+            }
+            claim->port = port;
+            snprintf(claim->path, sizeof(claim->path), "%s/%s", dir, name);
+            rc = 0;
             goto out;
         }
-        close(fd);
-        /* Whoever claimed it at the same moment: both may yield, never both keep it, since
-         * each looks only after its own file is there. */
-        if (scan(dirfd, dir, first, last, port, name, NULL, &other, err) < 0) {
-            unlinkat(dirfd, name, 0);
-            goto out;
-        }
-        if (other) {
-            unlinkat(dirfd, name, 0);
-            taken++;
-            pause_after_yield();
-            continue;
-        }
-        claim->port = port;
-        snprintf(claim->path, sizeof(claim->path), "%s/%s", dir, name);
-        rc = 0;
-        goto out;
     }
     zn_fail(err,
             "no free port in %u-%u on this node (%u in use or claimed by running jobs); give "
