@@ -288,6 +288,50 @@ static void pause_after_yield(void)
     nanosleep(&t, NULL);
 }
 
+enum port_try { PORT_CLAIMED, PORT_TAKEN, PORT_YIELDED, PORT_ERROR };
+
+/* Claim one port that looked free: a file under my name, kept unless another live claim of
+ * the port appeared beside it. */
+static enum port_try try_port(int dirfd, const char *dir, unsigned first, unsigned last,
+                              unsigned port, struct zr_port_claim *claim, struct zn_error *err)
+{
+    char name[64], line[64];
+    bool other;
+    int fd;
+
+    snprintf(name, sizeof(name), "%u.%u.%ld", port, (unsigned)geteuid(), (long)getpid());
+    fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST)
+        return PORT_TAKEN; /* planted under my name by somebody else: that port is spoilt for me */
+    if (fd < 0) {
+        zn_fail(err, "cannot claim port %u in %s (%s/%s): %s", port, dir, dir, name,
+                strerror(errno));
+        return PORT_ERROR;
+    }
+    snprintf(line, sizeof(line), "%ld %llu\n", (long)getpid(), start_time(getpid()));
+    if (write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
+        close(fd);
+        unlinkat(dirfd, name, 0);
+        zn_fail(err, "cannot write the claim of port %u in %s", port, dir);
+        return PORT_ERROR;
+    }
+    close(fd);
+    /* Whoever claimed it at the same moment: both may yield, never both keep it, since each
+     * looks only after its own file is there. */
+    if (scan(dirfd, dir, first, last, port, name, NULL, &other, err) < 0) {
+        unlinkat(dirfd, name, 0);
+        return PORT_ERROR;
+    }
+    if (other) {
+        unlinkat(dirfd, name, 0);
+        pause_after_yield();
+        return PORT_YIELDED;
+    }
+    claim->port = port;
+    snprintf(claim->path, sizeof(claim->path), "%s/%s", dir, name);
+    return PORT_CLAIMED;
+}
+
 int zr_port_claim(const char *dir, unsigned first, unsigned last, const char *seed,
                   struct zr_port_claim *claim, struct zn_error *err)
 {
@@ -307,8 +351,8 @@ int zr_port_claim(const char *dir, unsigned first, unsigned last, const char *se
         goto out;
     }
     /* A port yielded to a simultaneous claimer may be free again (both may yield), so passes
-     * repeat while the last one yielded any; without that, claimers of one job that met on
-     * several ports ran out of range with ports still free (seen under ASan: 6 of 8). */
+     * repeat while the last one yielded any: else claimers of one job that met on several
+     * ports could run out of the range with ports still free. */
     for (unsigned pass = 0, yielded = 1; yielded && pass < CLAIM_PASSES; pass++) {
         yielded = 0;
         taken = 0;
@@ -317,51 +361,18 @@ int zr_port_claim(const char *dir, unsigned first, unsigned last, const char *se
             goto out;
         for (unsigned i = 0; i < n; i++) {
             unsigned port = first + (start + i) % n;
-            char name[64], line[64];
-            bool other;
-            int fd;
+            enum port_try got = PORT_TAKEN;
 
-            if ((held[(port - first) / 8] & (1u << ((port - first) % 8))) ||
-                !zr_port_is_free(port)) {
-                taken++;
-                continue;
-            }
-            snprintf(name, sizeof(name), "%u.%u.%ld", port, (unsigned)geteuid(), (long)getpid());
-            fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-            if (fd < 0 && errno == EEXIST) {
-                taken++; /* planted under my name by somebody else: that port is spoilt for me */
-                continue;
-            }
-            if (fd < 0) {
-                zn_fail(err, "cannot claim port %u in %s (%s/%s): %s", port, dir, dir, name,
-                        strerror(errno));
+            if (!(held[(port - first) / 8] & (1u << ((port - first) % 8))) && zr_port_is_free(port))
+                got = try_port(dirfd, dir, first, last, port, claim, err);
+            if (got == PORT_ERROR)
+                goto out;
+            if (got == PORT_CLAIMED) {
+                rc = 0;
                 goto out;
             }
-            snprintf(line, sizeof(line), "%ld %llu\n", (long)getpid(), start_time(getpid()));
-            if (write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
-                close(fd);
-                unlinkat(dirfd, name, 0);
-                zn_fail(err, "cannot write the claim of port %u in %s", port, dir);
-                goto out;
-            }
-            close(fd);
-            /* Whoever claimed it at the same moment: both may yield, never both keep it, since
-             * each looks only after its own file is there. */
-            if (scan(dirfd, dir, first, last, port, name, NULL, &other, err) < 0) {
-                unlinkat(dirfd, name, 0);
-                goto out;
-            }
-            if (other) {
-                unlinkat(dirfd, name, 0);
-                taken++;
-                yielded++;
-                pause_after_yield();
-                continue;
-            }
-            claim->port = port;
-            snprintf(claim->path, sizeof(claim->path), "%s/%s", dir, name);
-            rc = 0;
-            goto out;
+            taken++;
+            yielded += got == PORT_YIELDED;
         }
     }
     zn_fail(err,
